@@ -1,0 +1,1 @@
+"""jetkube bus: everything that touches NATS — server launcher, connection, streams, the event log."""

@@ -1,0 +1,1 @@
+"""jetkube components: the running services, one package each; they never import each other."""

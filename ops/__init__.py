@@ -1,0 +1,1 @@
+"""jetkube ops: the `jetkube` command — bring-up and supervision, kubeconfig, benchmarks, examples."""

@@ -1,0 +1,1 @@
+"""jetkube replay: snapshots, backup and restore, point-in-time views, incident replay (issue 5)."""
