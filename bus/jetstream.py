@@ -1,0 +1,191 @@
+"""The event log on a JetStream stream: the real implementation of `bus.log.EventLog`.
+
+Appends are publishes with `Nats-Expected-Last-Subject-Sequence` (per-subject compare-and-swap);
+the stream sequence is the revision. Headers carry the operation and who/why (`Jk-Op`,
+`Jk-Actor`, `Jk-Request`, `Jk-Cause`); the body is the object JSON. Listing the current state is
+an ordered consumer with deliver policy last-per-subject; a watch is an ordered consumer from a
+start sequence. What the compactor removed is recorded per resource in a small KV bucket so a
+watch older than it answers `Compacted` instead of silently skipping versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js import api as jsapi
+from nats.js.errors import APIError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from bus.log import Compacted, Entry, Meta, Op, Unavailable, WrongRevision
+from bus.streams import StreamSpec
+from core.keys import KeyFilter, ObjectKey
+
+_WRONG_SEQ = re.compile(r"wrong last sequence: (\d+)")
+_COMPACTED_KEY = "compacted"
+_TRANSIENT = (NatsTimeout, NoRespondersError, ConnectionClosedError, asyncio.TimeoutError)
+
+
+def _headers(op: Op, expected: int, meta: Meta) -> dict[str, str]:
+    h = {"Nats-Expected-Last-Subject-Sequence": str(expected), "Jk-Op": op.value}
+    if meta.actor:
+        h["Jk-Actor"] = meta.actor
+    if meta.request_id:
+        h["Jk-Request"] = meta.request_id
+    if meta.causation:
+        h["Jk-Cause"] = meta.causation
+    return h
+
+
+def _meta(headers: dict[str, str] | None) -> tuple[Op, Meta]:
+    h = headers or {}
+    return Op(h.get("Jk-Op", "MODIFIED")), Meta(h.get("Jk-Actor", ""), h.get("Jk-Request", ""), h.get("Jk-Cause", ""))
+
+
+class JetStreamLog:
+    def __init__(self, js: JetStreamContext, spec: StreamSpec, meta_kv: KeyValue) -> None:
+        self.js = js
+        self.spec = spec
+        self.name = spec.name
+        self._subjects = spec.subjects
+        self._kv = meta_kv
+        self._kv_key = f"{_COMPACTED_KEY}.{spec.stream.value}"
+
+    # -- writes ---------------------------------------------------------------------------
+    async def append(self, key: ObjectKey, op: Op, data: bytes, *, expected: int, meta: Meta = Meta()) -> Entry:
+        subject = self._subjects.subject(key)
+        try:
+            ack = await self.js.publish(subject, data, stream=self.name, headers=_headers(op, expected, meta))
+        except APIError as e:
+            m = _WRONG_SEQ.search(e.description or "")
+            if e.err_code == 10071 and m:
+                raise WrongRevision(key, expected, int(m.group(1))) from e
+            raise
+        except _TRANSIENT as e:
+            raise Unavailable(f"append to {self.name}: {e!r}") from e
+        return Entry(ack.seq, key, op, data, time.time(), meta)
+
+    # -- point reads ----------------------------------------------------------------------
+    async def latest(self, key: ObjectKey) -> Entry | None:
+        try:
+            raw = await self.js.get_msg(self.name, subject=self._subjects.subject(key))
+        except NotFoundError:
+            return None
+        except _TRANSIENT as e:
+            raise Unavailable(f"get from {self.name}: {e!r}") from e
+        op, meta = _meta(raw.headers)
+        ts = raw.time.timestamp() if raw.time else 0.0
+        return Entry(raw.seq or 0, key, op, raw.data or b"", ts, meta)
+
+    async def last_revision(self) -> int:
+        info = await self.js.stream_info(self.name)
+        return info.state.last_seq
+
+    # -- listing and watching -------------------------------------------------------------
+    def _entry(self, msg: Msg) -> Entry:
+        op, meta = _meta(msg.headers)
+        md = msg.metadata
+        return Entry(md.sequence.stream, self._subjects.key(msg.subject), op, msg.data, md.timestamp.timestamp(), meta)
+
+    async def current(self, flt: KeyFilter) -> tuple[list[Entry], int]:
+        last = await self.last_revision()
+        sub = await self.js.subscribe(self._subjects.filter(flt), ordered_consumer=True,
+                                      deliver_policy=jsapi.DeliverPolicy.LAST_PER_SUBJECT)
+        try:
+            info = await sub.consumer_info()
+            # A push consumer may have delivered some messages before the info came back.
+            remaining = info.num_pending + info.delivered.consumer_seq
+            newest: dict[ObjectKey, Entry] = {}
+            top = last
+            while remaining > 0:
+                msg = await sub.next_msg(timeout=10)
+                entry = self._entry(msg)
+                top = max(top, entry.revision)
+                newest[entry.key] = entry  # a message newer than the snapshot replaces it
+                remaining -= 1
+                if msg.metadata.num_pending == 0:
+                    break
+            entries = sorted((e for e in newest.values() if e.op is not Op.DELETED), key=lambda e: e.revision)
+            return entries, top
+        finally:
+            await sub.unsubscribe()
+
+    async def watch(self, flt: KeyFilter, after: int) -> AsyncIterator[Entry]:
+        oldest = await self.compacted_revision(flt)
+        if after < oldest:
+            raise Compacted(after, oldest)
+        cfg = jsapi.ConsumerConfig(opt_start_seq=after + 1)
+        sub = await self.js.subscribe(self._subjects.filter(flt), ordered_consumer=True,
+                                      deliver_policy=jsapi.DeliverPolicy.BY_START_SEQUENCE, config=cfg)
+        try:
+            async for msg in sub.messages:
+                yield self._entry(msg)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except ConnectionClosedError:
+                pass
+
+    # -- retention ------------------------------------------------------------------------
+    async def _markers(self) -> tuple[dict[str, int], int]:
+        try:
+            got = await self._kv.get(self._kv_key)
+            return orjson.loads(got.value or b"{}"), got.revision or 0
+        except KeyNotFoundError:
+            return {}, 0
+
+    async def compacted_revision(self, flt: KeyFilter) -> int:
+        floor = 0
+        if self.spec.max_age:  # expiry removes a prefix of the stream, whatever the key
+            info = await self.js.stream_info(self.name)
+            floor = max(info.state.first_seq - 1, 0)
+        # Leases (server keeps one version per key) are not floored: a watcher still gets the
+        # newest version of every lease changed since its revision; only heartbeats coalesce.
+        markers, _ = await self._markers()
+        if flt.resource is None:
+            return max([floor, *markers.values()])
+        return max(floor, markers.get(f"{flt.group or ''}/{flt.resource}", 0))
+
+    async def compact(self, *, keep: int) -> int:
+        """Purge all but `keep` versions of every subject; record per resource the highest
+        revision that may have gone (the first kept revision minus one)."""
+        info = await self.js.stream_info(self.name, subjects_filter=self._subjects.all)
+        counts: dict[str, int] = info.state.subjects or {}
+        removed = 0
+        raised: dict[str, int] = {}
+        for subject, count in counts.items():
+            if count <= keep:
+                continue
+            await self.js.purge_stream(self.name, subject=subject, keep=keep)
+            removed += count - keep
+            first = await self.js.get_msg(self.name, seq=1, subject=subject, next=True)
+            key = self._subjects.key(subject)
+            gr = f"{key.group}/{key.resource}"
+            raised[gr] = max(raised.get(gr, 0), (first.seq or 1) - 1)
+        if raised:
+            await self._raise_markers(raised)
+        return removed
+
+    async def _raise_markers(self, raised: dict[str, int]) -> None:
+        for _ in range(20):
+            markers, rev = await self._markers()
+            merged: dict[str, Any] = dict(markers)
+            for gr, value in raised.items():
+                merged[gr] = max(int(merged.get(gr, 0)), value)
+            try:
+                if rev:
+                    await self._kv.update(self._kv_key, orjson.dumps(merged), last=rev)
+                else:
+                    await self._kv.create(self._kv_key, orjson.dumps(merged))
+                return
+            except APIError:
+                continue  # another compactor raced us: re-read and merge again
+        raise Unavailable("could not record compaction markers")
