@@ -1,0 +1,1 @@
+"""Unit tests for the API server's pure presentation modules."""
