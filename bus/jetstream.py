@@ -102,7 +102,7 @@ class JetStreamLog:
         try:
             info = await sub.consumer_info()
             # A push consumer may have delivered some messages before the info came back.
-            remaining = info.num_pending + info.delivered.consumer_seq
+            remaining = (info.num_pending or 0) + (info.delivered.consumer_seq if info.delivered else 0)
             newest: dict[ObjectKey, Entry] = {}
             top = last
             while remaining > 0:

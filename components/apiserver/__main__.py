@@ -1,0 +1,34 @@
+"""`python -m components.apiserver`: run one API server replica (the supervisor starts it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from components.apiserver.server import ApiServer, ApiServerConfig
+from components.runtime import configure_logging, run_until_stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="jetkube-apiserver")
+    p.add_argument("--nats", required=True, help="NATS URL")
+    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6443)
+    p.add_argument("--service-cidr", default="10.96.0.0/12")
+    p.add_argument("--reuse-port", action="store_true", help="let several replicas share the port")
+    a = p.parse_args(argv)
+    configure_logging("apiserver")
+    server = ApiServer(ApiServerConfig(nats_url=a.nats, prefix=a.prefix, host=a.host, port=a.port,
+                                       service_cidr=a.service_cidr, reuse_port=a.reuse_port))
+
+    async def failed() -> object:
+        assert server.failed is not None
+        return await server.failed
+
+    return asyncio.run(run_until_stopped(server, failed=failed))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

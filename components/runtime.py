@@ -1,0 +1,55 @@
+"""What every component process shares: logging set-up and running a service until told to stop.
+
+Not a component itself: each package under components/ may use it, none imports another.
+SIGTERM and SIGINT only set the stop flag; the service then drains through its own `stop()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import structlog
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def configure_logging(component: str, *, json: bool | None = None, level: str | None = None) -> None:
+    level_name = (level or os.environ.get("JETKUBE_LOG_LEVEL", "info")).upper()
+    use_json = json if json is not None else os.environ.get("JETKUBE_LOG_FORMAT", "console") == "json"
+    renderer: structlog.types.Processor = (structlog.processors.JSONRenderer() if use_json
+                                           else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso"), structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level_name, logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(component=component)
+
+
+async def run_until_stopped(service: Service, *, failed: Callable[[], Awaitable[object]] | None = None) -> int:
+    """Start the service, wait for SIGTERM/SIGINT (or a root-task failure), stop it. Exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+    if failed is not None:
+        waiters.append(asyncio.ensure_future(failed()))
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for p in pending:
+        p.cancel()
+    code = 0 if waiters[0] in done else 1
+    await service.stop()
+    return code

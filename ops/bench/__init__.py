@@ -1,0 +1,17 @@
+"""`make bench` (`python -m ops.bench`): jetkube's throughput and latency against a reference
+measured in the same run.
+
+- `jetstream` — the reference: raw pipelined compare-and-swap creates on a nats-server started
+  for the bench (best of `publish_async` and many concurrent `js.publish`), and sequential acked
+  appends.
+- `creates` — ConfigMap creates over HTTP, 32 keep-alive clients in a separate load-generator
+  process, against a cluster started the way `jetkube up` starts one; its ratio to the reference
+  says how much of the log's write rate the API server delivers.
+- `watch` — latency from a create to its event on 100 concurrent HTTP watches.
+
+`report` holds the pure helpers (percentiles, medians, the table), `options` the command line,
+`cluster` brings a cluster up and down, `load` is the load generator (`python -m ops.bench.load`)
+and its launcher, `profile` drives py-spy (`--profile DIR`) and folds its samples.
+"""
+
+BENCHMARKS = ("jetstream", "creates", "watch")

@@ -1,0 +1,155 @@
+"""The `jetkube` command: bring a cluster up, see it, take it down.
+
+`jetkube up` runs the supervisor in the foreground (Ctrl-C stops the cluster); `--detach` starts
+it in the background and returns once the API server answers /readyz. `down` stops what `up`
+started; `status` says what runs where. Errors are one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ops.home import Home, pid_alive
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _usage(home: Home, api_url: str) -> str:
+    return (f"jetkube is up: API server {api_url}\n"
+            f"  export KUBECONFIG={home.kubeconfig}\n"
+            f"  kubectl get namespaces\n"
+            f"  kubectl apply -f ops/examples/pod.yaml\n"
+            f"Stop it with: jetkube down" + (f" --home {home.path}" if os.environ.get("JETKUBE_HOME") is None
+                                             and home.path != Home().path else ""))
+
+
+def cmd_up(a: argparse.Namespace) -> int:
+    home = Home(a.home)
+    state = home.read_state()
+    if state and pid_alive(state.supervisor_pid):
+        err.print(f"jetkube is already running in {home.path} (supervisor pid {state.supervisor_pid}); "
+                  f"`jetkube down` first or use another --home")
+        return 1
+    settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None)
+    api_url = f"http://127.0.0.1:{settings.api_port}"
+    if a.detach:
+        return _up_detached(home, a, api_url)
+    from components.runtime import configure_logging
+    from ops.supervisor import Supervisor
+    configure_logging("supervisor")
+    sup = Supervisor(home, settings)
+    return asyncio.run(sup.run(on_ready=lambda: console.print(_usage(home, api_url))))
+
+
+def _up_detached(home: Home, a: argparse.Namespace, api_url: str) -> int:
+    home.logs.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ops.cli", "up", "--home", str(home.path)]
+    with open(home.logs / "supervisor.log", "ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + a.timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = (home.logs / "supervisor.log").read_text(errors="replace").strip().splitlines()[-5:]
+            err.print(f"jetkube: the cluster did not start (exit {proc.returncode}):\n  " + "\n  ".join(tail))
+            return 1
+        state = home.read_state()
+        if state and "apiserver" in state.processes and home.kubeconfig.exists() and _ready(api_url):
+            console.print(_usage(home, api_url))
+            return 0
+        time.sleep(0.2)
+    err.print(f"jetkube: not ready within {a.timeout:.0f}s; see {home.logs}")
+    return 1
+
+
+def _ready(api_url: str) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"{api_url}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def cmd_down(a: argparse.Namespace) -> int:
+    home = Home(a.home)
+    state = home.read_state()
+    if state is None or not pid_alive(state.supervisor_pid):
+        console.print(f"jetkube is not running in {home.path}")
+        home.clear_state()
+        return 0
+    os.kill(state.supervisor_pid, signal.SIGTERM)
+    deadline = time.monotonic() + a.timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(state.supervisor_pid):
+            console.print(f"jetkube stopped ({home.path})")
+            return 0
+        time.sleep(0.1)
+    err.print(f"jetkube: supervisor pid {state.supervisor_pid} did not stop within {a.timeout:.0f}s")
+    return 1
+
+
+def cmd_status(a: argparse.Namespace) -> int:
+    home = Home(a.home)
+    state = home.read_state()
+    if state is None or not pid_alive(state.supervisor_pid):
+        console.print(f"jetkube is not running in {home.path}")
+        return 3
+    settings = home.settings()
+    t = Table(title=f"jetkube in {home.path}")
+    for col in ("process", "pid", "alive", "restarts", "where", "log"):
+        t.add_column(col)
+    t.add_row("supervisor", str(state.supervisor_pid), "yes", "-", "-", str(home.logs / "supervisor.log"))
+    where = {"nats": f"nats://127.0.0.1:{settings.nats_port}", "apiserver": f"http://127.0.0.1:{settings.api_port}"}
+    for name, p in state.processes.items():
+        t.add_row(name, str(p["pid"]), "yes" if pid_alive(int(p["pid"])) else "no", str(p.get("restarts", 0)),
+                  where.get(name, "-"), str(p.get("log", "")))
+    console.print(t)
+    console.print(f"ready: {'yes' if _ready(where['apiserver']) else 'no'}    KUBECONFIG={home.kubeconfig}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jetkube", description="A Kubernetes-style orchestrator on a JetStream log.")
+    p.add_argument("--home", type=Path, default=None, help="cluster home (default $JETKUBE_HOME or ~/.jetkube)")
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the cluster (foreground unless --detach)")
+    up.add_argument("--detach", "-d", action="store_true", help="run in the background; return once ready")
+    up.add_argument("--port", type=int, default=None, help="API server port (default 6443, kept in the home)")
+    up.add_argument("--nats-port", type=int, default=None, help="NATS port (default: a free one, kept in the home)")
+    up.add_argument("--sync-always", action="store_true", help="fsync every write (etcd-like durability, slower)")
+    up.add_argument("--timeout", type=float, default=90.0)
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop what `up` started")
+    down.add_argument("--timeout", type=float, default=30.0)
+    down.set_defaults(func=cmd_down)
+    st = sub.add_parser("status", help="what runs where")
+    st.set_defaults(func=cmd_status)
+    for sp in (up, down, st):
+        sp.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        return int(a.func(a))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        err.print(f"jetkube: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The supervisor behind `jetkube up`: starts the cluster's processes in order, restarts any that
+die (with backoff), and stops them in reverse order on SIGTERM/Ctrl-C.
+
+Order: nats-server (waits for its port), then the API server (waits for /readyz). Each child gets
+the parent-death signal, so a supervisor killed with -9 does not leave orphans behind. What runs
+where is written to the home's `state.json` for `jetkube status` and `jetkube down`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+import structlog
+
+from bus.server import NatsServer, wait_for_port
+from ops import kubeconfig
+from ops.home import ClusterSettings, Home, RunState
+
+log = structlog.get_logger("supervisor")
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready: Callable[[], Awaitable[None]]
+    proc: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+async def wait_ready(url: str, timeout: float = 60.0, proc: asyncio.subprocess.Process | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            if proc is not None and proc.returncode is not None:
+                raise RuntimeError(f"exited with code {proc.returncode} before it was ready")
+            try:
+                async with session.get(f"{url}/readyz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"{url} was not ready within {timeout}s")
+            await asyncio.sleep(0.1)
+
+
+class Supervisor:
+    def __init__(self, home: Home, settings: ClusterSettings) -> None:
+        self.home = home
+        self.settings = settings
+        self.stop_requested = asyncio.Event()
+        self.children: list[Child] = []
+        self.api_url = f"http://127.0.0.1:{settings.api_port}"
+
+    def _children(self) -> list[Child]:
+        nats = NatsServer(store_dir=self.home.nats_dir, port=self.settings.nats_port, sync_always=self.settings.sync_always)
+        nats_url = nats.url
+        api_argv = [sys.executable, "-m", "components.apiserver", "--nats", nats_url, "--prefix", self.settings.prefix,
+                    "--port", str(self.settings.api_port), "--service-cidr", self.settings.service_cidr]
+        children = [
+            Child("nats", nats.argv(), lambda: wait_for_port("127.0.0.1", self.settings.nats_port, 20)),
+            Child("apiserver", api_argv, lambda: wait_ready(self.api_url)),
+        ]
+        return children
+
+    async def _spawn(self, child: Child) -> None:
+        self.home.logs.mkdir(parents=True, exist_ok=True)
+        with open(self.home.logs / f"{child.name}.log", "ab") as out:
+            child.proc = await asyncio.create_subprocess_exec(
+                *child.argv, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
+                env={**os.environ, **child.env}, preexec_fn=_die_with_parent)
+        try:
+            ready = asyncio.ensure_future(child.ready())
+            died = asyncio.ensure_future(child.proc.wait())
+            done, _ = await asyncio.wait([ready, died], timeout=90, return_when=asyncio.FIRST_COMPLETED)
+            if ready in done:
+                ready.result()
+            else:
+                ready.cancel()
+                if not done:
+                    raise TimeoutError(f"{child.name} was not ready in time; see {self.home.logs / (child.name + '.log')}")
+                raise RuntimeError(f"{child.name} exited (code {child.proc.returncode}) before it was ready; "
+                                   f"see {self.home.logs / (child.name + '.log')}")
+        finally:
+            died.cancel()
+        self._write_state()
+        log.info("started", child=child.name, pid=child.proc.pid)
+
+    def _write_state(self) -> None:
+        self.home.write_state(RunState(
+            supervisor_pid=os.getpid(),
+            processes={c.name: {"pid": c.proc.pid, "command": " ".join(c.argv[:3]) + " …",
+                                "log": str(self.home.logs / f"{c.name}.log"), "restarts": c.restarts}
+                       for c in self.children if c.proc is not None and c.proc.returncode is None}))
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop_requested.set)
+        self.children = self._children()
+        try:
+            for child in self.children:
+                await self._spawn(child)
+            kubeconfig.write(self.home.kubeconfig, self.api_url)
+            if on_ready:
+                on_ready()
+            await self._watch_children()
+            return 0
+        except (RuntimeError, TimeoutError) as e:
+            log.error("cluster failed to start", error=str(e))
+            print(f"jetkube: {e}", file=sys.stderr)
+            return 1
+        finally:
+            await self._stop_all()
+
+    async def _watch_children(self) -> None:
+        while not self.stop_requested.is_set():
+            waits = {asyncio.ensure_future(c.proc.wait()): c for c in self.children if c.proc is not None}
+            stop = asyncio.ensure_future(self.stop_requested.wait())
+            done, pending = await asyncio.wait([*waits, stop], return_when=asyncio.FIRST_COMPLETED)
+            for p in pending:
+                p.cancel()
+            if stop in done:
+                return
+            for fut in done:
+                child = waits[fut]
+                child.restarts += 1
+                delay = min(2 ** min(child.restarts, 5), 30)
+                log.warning("child exited; restarting", child=child.name, code=fut.result(), in_seconds=delay)
+                try:
+                    await asyncio.wait_for(self.stop_requested.wait(), delay)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+                try:
+                    await self._spawn(child)
+                except (RuntimeError, TimeoutError) as e:
+                    log.error("restart failed", child=child.name, error=str(e))
+
+    async def _stop_all(self, grace: float = 10.0) -> None:
+        for child in reversed(self.children):
+            proc = child.proc
+            if proc is None or proc.returncode is not None:
+                continue
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), grace)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+            log.info("stopped", child=child.name)
+        self.home.clear_state()
