@@ -12,6 +12,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 
+from bus.acks import AckPipe
 from bus.jetstream import JetStreamLog
 from bus.streams import StreamSpec, check_server_version, provision, specs
 from core.kinds import Stream
@@ -49,10 +50,11 @@ class Bus:
             kv = await self.js.key_value(bucket)
         except BucketNotFoundError:
             kv = await self.js.create_key_value(bucket=bucket, history=1)
+        acks = AckPipe(self.nc)
         for stream, spec in self.specs.items():
             if provision_streams:
                 await provision(self.js, spec)
-            self.logs[stream] = JetStreamLog(self.js, spec, kv)
+            self.logs[stream] = JetStreamLog(self.js, spec, kv, acks)
         return self
 
     async def close(self) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from components.apiserver.server import ApiServer, ApiServerConfig
-from components.runtime import configure_logging, run_until_stopped
+from components.runtime import configure_logging, run, run_until_stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         assert server.failed is not None
         return await server.failed
 
-    return asyncio.run(run_until_stopped(server, failed=failed))
+    return run(run_until_stopped(server, failed=failed))
 
 
 if __name__ == "__main__":
