@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from bus.connection import Bus
+from bus.log import Unavailable
 from components.apiserver.busapi import BusApi
 from components.apiserver.cache import WatchCache
 from components.apiserver.http import HttpApi
@@ -32,6 +33,8 @@ class ApiServerConfig:
     service_cidr: str = "10.96.0.0/12"
     ring_size: int = 10_000
     reuse_port: bool = False
+    history: int = 64  # versions kept per object; older ones are compacted away
+    compact_every: float = 300.0  # seconds between compactions (0: never)
 
 
 class ApiServer:
@@ -43,6 +46,7 @@ class ApiServer:
         self.failed: asyncio.Future[BaseException] | None = None
         self._runner: web.AppRunner | None = None
         self._busapi: BusApi | None = None
+        self._compactor: asyncio.Task[None] | None = None
         self.resources: Resources | None = None
         self.port = config.port
 
@@ -72,8 +76,26 @@ class ApiServer:
         assert self.bus.nc is not None
         self._busapi = BusApi(self.bus.nc, self.config.prefix, self.resources, REGISTRY)
         await self._busapi.start()
+        if self.config.compact_every > 0:
+            self._compactor = asyncio.create_task(self._compact_forever(), name="compactor")
+            self._compactor.add_done_callback(self._guard)
         self.ready.set()
         log.info("apiserver ready", url=self.url, prefix=self.config.prefix)
+
+    async def _compact_forever(self) -> None:
+        """Bound the object history: keep `history` versions per object. The log records what
+        each pass removed, so watches older than that answer 410 instead of skipping versions.
+        Every replica may run it; a pass over already-compacted subjects removes nothing."""
+        objects = self.bus.logs[Stream.OBJECTS]
+        while True:
+            await asyncio.sleep(self.config.compact_every)
+            try:
+                removed = await objects.compact(keep=self.config.history)
+            except Unavailable as e:
+                log.warning("compaction skipped", error=str(e))
+                continue
+            if removed:
+                log.info("compacted object history", removed=removed, keep=self.config.history)
 
     def _guard(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self.failed is None or self.failed.done():
@@ -89,6 +111,9 @@ class ApiServer:
 
     async def stop(self) -> None:
         self.ready.clear()
+        if self._compactor is not None:
+            self._compactor.cancel()
+            self._compactor = None
         if self._busapi is not None:
             await self._busapi.stop()
             self._busapi = None
