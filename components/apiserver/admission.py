@@ -21,6 +21,7 @@ from core import errors
 from core.defaults import apply_defaults
 from core.fields import decode_error_message, decode_errors, unknown_fields
 from core.kinds import Kind
+from core.protobuf import decode_with_unknown, is_protobuf
 from core.meta import qos_class, rfc3339
 from core.validation import validate, validate_status_update
 
@@ -43,13 +44,22 @@ class Warnings:
         self.messages.append(message)
 
 
-def parse_body(body: bytes, content_type: str) -> Any:
-    """JSON (also when no Content-Type is sent, as kubectl scale and the Python client do) or YAML."""
+def parse_body(body: bytes, content_type: str, warnings: Warnings | None = None) -> Any:
+    """JSON (also when no Content-Type is sent, as kubectl scale and the Python client do), YAML,
+    or Kubernetes protobuf (kubectl's typed commands: `create deployment|configmap|secret|…`)."""
     if len(body) > MAX_BODY:
         raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
     ct = (content_type or "").split(";")[0].strip().lower()
     if not body.strip():
         raise errors.BadRequest("the request body is empty")
+    if is_protobuf(ct):
+        obj, unknown = decode_with_unknown(body)
+        # Kubernetes ignores protobuf fields it does not know; a newer kubectl may set one our
+        # table lacks, so these are warnings even under fieldValidation=Strict.
+        for path in unknown:
+            if warnings is not None:
+                warnings.add(f'unknown protobuf field "{path}" ignored')
+        return obj
     if ct in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:
             return yaml.safe_load(body)
@@ -66,13 +76,16 @@ def _one_line(s: str) -> str:
 
 
 def check_type_meta(kind: Kind, obj: Any) -> dict[str, Any]:
+    """The body must be an object of the URL's kind. A missing `kind` or `apiVersion` is taken
+    from the URL, as Kubernetes' decoder does (the Python client sends model objects without
+    them); one that names another kind or version is 400."""
     if not isinstance(obj, dict):
         raise errors.BadRequest(f"the body of the request must be a {kind.kind} object, not {type(obj).__name__}")
-    api_version, got_kind = obj.get("apiVersion"), obj.get("kind")
-    if not got_kind:
-        raise errors.BadRequest(f"Object 'Kind' is missing in the request body (expected {kind.kind!r})")
-    if not api_version:
-        raise errors.BadRequest(f"Object 'apiVersion' is missing in the request body (expected {kind.api_version!r})")
+    if not obj.get("kind"):
+        obj["kind"] = kind.kind
+    if not obj.get("apiVersion"):
+        obj["apiVersion"] = kind.api_version
+    api_version, got_kind = obj["apiVersion"], obj["kind"]
     if got_kind != kind.kind or api_version != kind.api_version:
         raise errors.BadRequest(
             f'{got_kind} in version "{api_version}" cannot be handled as a {kind.kind}: '

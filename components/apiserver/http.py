@@ -46,6 +46,20 @@ def _json(body: Any, status: int = 200, *, content_type: str = JSON, headers: di
     return web.Response(body=orjson.dumps(body), status=status, headers=h)
 
 
+# Kinds whose DELETE answers the deleted object itself; for every other kind an object removed at
+# once is answered with a Success Status naming it (kubectl takes the uid from either), as
+# Kubernetes' registries do. An object only marked for deletion is always answered as itself.
+RETURN_DELETED_OBJECT = frozenset({"Pod", "Service", "Namespace", "PersistentVolume", "PersistentVolumeClaim"})
+
+
+def deleted_status(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    md = obj.get("metadata") or {}
+    details: dict[str, Any] = {"name": md.get("name", ""), "kind": kind.resource, "uid": md.get("uid", "")}
+    if kind.group:
+        details["group"] = kind.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
 def status_response(err: errors.ApiError) -> web.Response:
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
     return _json(err.to_status(), err.code, headers=headers)
@@ -180,7 +194,7 @@ class HttpApi:
             if method == "POST":
                 if t.namespace is None and t.kind.namespaced:
                     raise errors.MethodNotAllowed(f"create {t.kind.resource} needs a namespace in the URL")
-                body = parse_body(await self._body(request), request.headers.get("Content-Type", ""))
+                body = parse_body(await self._body(request), request.headers.get("Content-Type", ""), ctx.warnings)
                 obj = await self.resources.create(t.kind, ns, body, ctx)
                 return self._object(request, t, obj, 201, ctx)
             if method == "DELETE":
@@ -197,14 +211,14 @@ class HttpApi:
         if t.subresource == "binding":
             if method != "POST":
                 raise errors.MethodNotAllowed("pods/binding accepts POST only")
-            body = parse_body(await self._body(request), request.headers.get("Content-Type", ""))
+            body = parse_body(await self._body(request), request.headers.get("Content-Type", ""), ctx.warnings)
             return _json(await self.resources.bind(t.kind, ns, t.name, body, ctx), 201)
         if method == "GET":
             if q.get("watch") in ("true", "1"):
                 raise errors.BadRequest("watch a single object with fieldSelector=metadata.name=<name> on the collection")
             return self._object(request, t, await self.resources.get(t.kind, ns, t.name), 200, ctx)
         if method == "PUT":
-            body = parse_body(await self._body(request), request.headers.get("Content-Type", ""))
+            body = parse_body(await self._body(request), request.headers.get("Content-Type", ""), ctx.warnings)
             obj = await self.resources.update(t.kind, ns, t.name, body, ctx, subresource=t.subresource)
             return self._object(request, t, obj, 200, ctx)
         if method == "PATCH":
@@ -217,6 +231,8 @@ class HttpApi:
         if method == "DELETE":
             options = await self._delete_options(request)
             obj = await self.resources.delete(t.kind, ns, t.name, options, ctx)
+            if ctx.deleted and t.kind.kind not in RETURN_DELETED_OBJECT:
+                return _json(deleted_status(t.kind, obj))
             return self._object(request, t, obj, 200, ctx)
         raise errors.MethodNotAllowed(f"{method} is not supported on {t.kind.resource}")
 

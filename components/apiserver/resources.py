@@ -60,6 +60,7 @@ class WriteContext:
     field_validation: str = ""
     dry_run: bool = False
     warnings: Warnings = field(default_factory=Warnings)
+    deleted: bool = False  # set when this request removed the object (not just marked it deleting)
 
     def meta(self) -> Meta:
         return Meta(self.actor, self.request_id)
@@ -89,10 +90,12 @@ class Resources:
         md.pop("resourceVersion", None)
         if ctx.dry_run:
             md["resourceVersion"] = str(expected) if expected else ""
+            ctx.deleted = op is Op.DELETED
             return obj
         entry = await self.logs[kind.stream].append(key, op, orjson.dumps(obj), expected=expected, meta=ctx.meta())
         self.cache(kind).note_write(entry.revision)
         md["resourceVersion"] = str(entry.revision)
+        ctx.deleted = op is Op.DELETED
         return obj
 
     async def _current(self, kind: Kind, key: ObjectKey) -> dict[str, Any]:
@@ -230,10 +233,11 @@ class Resources:
             else:
                 spec["clusterIPs"] = ["None"]
         if stype in ("NodePort", "LoadBalancer"):
-            used_ports = {p.get("nodePort") for o in services for p in ((o.get("spec") or {}).get("ports") or [])}
+            used_ports = {p["nodePort"] for o in services for p in ((o.get("spec") or {}).get("ports") or [])
+                          if p.get("nodePort")}
             low, high = self.settings.node_port_range
             for port in spec.get("ports") or []:
-                if port.get("nodePort") in used_ports:
+                if port.get("nodePort") and port["nodePort"] in used_ports:
                     raise errors.invalid("Service", name, [errors.Cause(
                         "spec.ports[].nodePort", f"Invalid value: {port['nodePort']}: provided port is already "
                                                  "allocated")])
@@ -277,6 +281,10 @@ class Resources:
         md = new["metadata"]
         if md.get("deletionTimestamp") and not md.get("finalizers") and not md.get("deletionGracePeriodSeconds"):
             return await self._commit(kind, key, Op.DELETED, new, expected, ctx)
+        if _unchanged(new, old):
+            # A write that changes nothing is not written: no new revision, no watch event (as in
+            # Kubernetes, so `kubectl patch` says "(no change)" and re-applies stay quiet).
+            return old
         return await self._commit(kind, key, Op.MODIFIED, new, expected, ctx)
 
     async def patch(self, kind: Kind, namespace: str, name: str, content_type: str, body: bytes,
@@ -445,6 +453,14 @@ def scale_of(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         "spec": {"replicas": spec.get("replicas", 0)},
         "status": {"replicas": status.get("replicas", 0), "selector": str(sel)},
     }
+
+
+def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Would storing `new` over `old` change nothing but the resourceVersion?"""
+    def strip(obj: dict[str, Any]) -> dict[str, Any]:
+        md = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+        return {**obj, "metadata": md}
+    return strip(new) == strip(old)
 
 
 def _encode_continue(rv: int, last: tuple[str, str]) -> str:
