@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bus.process import terminate
 from bus.streams import ProvisioningError, check_server_version
 
 
@@ -92,14 +93,7 @@ class NatsServer:
 
     async def stop(self, grace: float = 5.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), grace)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await terminate(proc, grace)
 
     async def __aenter__(self) -> NatsServer:
         await self.start()

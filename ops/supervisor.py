@@ -9,7 +9,6 @@ where is written to the home's `state.json` for `jetkube status` and `jetkube do
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import sys
@@ -19,18 +18,12 @@ from dataclasses import dataclass, field
 import aiohttp
 import structlog
 
+from bus.process import die_with_parent, terminate
 from bus.server import NatsServer, wait_for_port
 from ops import kubeconfig
 from ops.home import ClusterSettings, Home, RunState
 
 log = structlog.get_logger("supervisor")
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 @dataclass
@@ -85,7 +78,7 @@ class Supervisor:
         with open(self.home.logs / f"{child.name}.log", "ab") as out:
             child.proc = await asyncio.create_subprocess_exec(
                 *child.argv, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
-                env={**os.environ, **child.env}, preexec_fn=_die_with_parent)
+                env={**os.environ, **child.env}, preexec_fn=die_with_parent)
         try:
             ready = asyncio.ensure_future(child.ready())
             died = asyncio.ensure_future(child.proc.wait())
@@ -156,14 +149,8 @@ class Supervisor:
 
     async def _stop_all(self, grace: float = 10.0) -> None:
         for child in reversed(self.children):
-            proc = child.proc
-            if proc is None or proc.returncode is not None:
+            if child.proc is None or child.proc.returncode is not None:
                 continue
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), grace)
-            except asyncio.TimeoutError:
-                proc.kill()
-                await proc.wait()
+            await terminate(child.proc, grace)
             log.info("stopped", child=child.name)
         self.home.clear_state()

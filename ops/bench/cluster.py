@@ -10,7 +10,6 @@ with it). `stop()` is what `jetkube down` does: SIGTERM to the supervisor, then 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import signal
@@ -20,19 +19,12 @@ from pathlib import Path
 
 import aiohttp
 
+from bus.process import die_with_parent, terminate
 from bus.server import free_port
 
 
 class ClusterError(RuntimeError):
     """The cluster did not come up (the message names the log to read)."""
-
-
-def die_with_parent() -> None:
-    """preexec_fn for children of the bench: SIGTERM them when the bench goes away."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _log_tail(path: Path, lines: int = 8) -> str:
@@ -104,14 +96,7 @@ class Cluster:
     async def stop(self, grace: float = 20.0) -> None:
         """SIGTERM the supervisor (it stops the API server, then nats-server); kill it if it hangs."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), grace)
-        except asyncio.TimeoutError:
-            proc.kill()  # its children get SIGTERM from the parent-death signal
-            await proc.wait()
+        await terminate(proc, grace)  # a killed supervisor's children get SIGTERM (parent-death signal)
 
     def stop_now(self) -> None:
         """Synchronous last resort (interpreter shutting down): SIGTERM the supervisor by pid."""

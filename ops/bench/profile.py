@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.bench.cluster import die_with_parent
+from bus.process import die_with_parent
 
 _LINE = re.compile(r"\s*\((?P<file>[^()]*?)(?::\d+)?\)\s*$")
 
