@@ -41,7 +41,11 @@ def cmd_up(a: argparse.Namespace) -> int:
         err.print(f"jetkube is already running in {home.path} (supervisor pid {state.supervisor_pid}); "
                   f"`jetkube down` first or use another --home")
         return 1
-    settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None)
+    if a.apiservers is not None and a.apiservers < 1:
+        err.print("jetkube: --apiservers must be at least 1")
+        return 2
+    settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None,
+                             apiservers=a.apiservers)
     api_url = f"http://127.0.0.1:{settings.api_port}"
     if a.detach:
         return _up_detached(home, a, api_url)
@@ -64,7 +68,8 @@ def _up_detached(home: Home, a: argparse.Namespace, api_url: str) -> int:
             err.print(f"jetkube: the cluster did not start (exit {proc.returncode}):\n  " + "\n  ".join(tail))
             return 1
         state = home.read_state()
-        if state and "apiserver" in state.processes and home.kubeconfig.exists() and _ready(api_url):
+        if state and any(n.startswith("apiserver") for n in state.processes) and home.kubeconfig.exists() \
+                and _ready(api_url):
             console.print(_usage(home, api_url))
             return 0
         time.sleep(0.2)
@@ -110,12 +115,13 @@ def cmd_status(a: argparse.Namespace) -> int:
     for col in ("process", "pid", "alive", "restarts", "where", "log"):
         t.add_column(col)
     t.add_row("supervisor", str(state.supervisor_pid), "yes", "-", "-", str(home.logs / "supervisor.log"))
-    where = {"nats": f"nats://127.0.0.1:{settings.nats_port}", "apiserver": f"http://127.0.0.1:{settings.api_port}"}
+    api_url = f"http://127.0.0.1:{settings.api_port}"
     for name, p in state.processes.items():
+        where = f"nats://127.0.0.1:{settings.nats_port}" if name == "nats" else api_url
         t.add_row(name, str(p["pid"]), "yes" if pid_alive(int(p["pid"])) else "no", str(p.get("restarts", 0)),
-                  where.get(name, "-"), str(p.get("log", "")))
+                  where, str(p.get("log", "")))
     console.print(t)
-    console.print(f"ready: {'yes' if _ready(where['apiserver']) else 'no'}    KUBECONFIG={home.kubeconfig}")
+    console.print(f"ready: {'yes' if _ready(api_url) else 'no'}    KUBECONFIG={home.kubeconfig}")
     return 0
 
 
@@ -128,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=None, help="API server port (default 6443, kept in the home)")
     up.add_argument("--nats-port", type=int, default=None, help="NATS port (default: a free one, kept in the home)")
     up.add_argument("--sync-always", action="store_true", help="fsync every write (etcd-like durability, slower)")
+    up.add_argument("--apiservers", type=int, default=None,
+                    help="API server replicas sharing the port (default 1, kept in the home)")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what `up` started")

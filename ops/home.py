@@ -42,6 +42,7 @@ class ClusterSettings:
     prefix: str = "jk"
     sync_always: bool = False
     service_cidr: str = "10.96.0.0/12"
+    apiservers: int = 1  # replicas sharing api_port (SO_REUSEPORT)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Home:
         return self.path / "nats"
 
     def settings(self, *, api_port: int | None = None, nats_port: int | None = None,
-                 sync_always: bool | None = None) -> ClusterSettings:
+                 sync_always: bool | None = None, apiservers: int | None = None) -> ClusterSettings:
         """Load the cluster's settings, creating them on first use (explicit values win)."""
         self.path.mkdir(parents=True, exist_ok=True)
         if self.settings_file.exists():
@@ -88,6 +89,8 @@ class Home:
             s.nats_port = nats_port
         if sync_always is not None:
             s.sync_always = sync_always
+        if apiservers:
+            s.apiservers = apiservers
         self.settings_file.write_text(json.dumps(asdict(s), indent=2) + "\n")
         return s
 

@@ -65,12 +65,15 @@ class Supervisor:
     def _children(self) -> list[Child]:
         nats = NatsServer(store_dir=self.home.nats_dir, port=self.settings.nats_port, sync_always=self.settings.sync_always)
         nats_url = nats.url
-        api_argv = [sys.executable, "-m", "components.apiserver", "--nats", nats_url, "--prefix", self.settings.prefix,
+        children = [Child("nats", nats.argv(), lambda: wait_for_port("127.0.0.1", self.settings.nats_port, 20))]
+        replicas = max(self.settings.apiservers, 1)
+        for i in range(replicas):
+            argv = [sys.executable, "-m", "components.apiserver", "--nats", nats_url, "--prefix", self.settings.prefix,
                     "--port", str(self.settings.api_port), "--service-cidr", self.settings.service_cidr]
-        children = [
-            Child("nats", nats.argv(), lambda: wait_for_port("127.0.0.1", self.settings.nats_port, 20)),
-            Child("apiserver", api_argv, lambda: wait_ready(self.api_url)),
-        ]
+            if replicas > 1:  # one port for all, and reads that see every replica's writes
+                argv += ["--reuse-port", "--consistent-reads"]
+            children.append(Child("apiserver" if replicas == 1 else f"apiserver-{i}", argv,
+                                  lambda: wait_ready(self.api_url)))
         return children
 
     async def _spawn(self, child: Child) -> None:

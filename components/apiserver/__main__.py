@@ -17,12 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=6443)
     p.add_argument("--service-cidr", default="10.96.0.0/12")
     p.add_argument("--reuse-port", action="store_true", help="let several replicas share the port")
+    p.add_argument("--consistent-reads", action="store_true",
+                   help="reads wait for the log's last revision (needed when several replicas serve a cluster)")
     p.add_argument("--history", type=int, default=64, help="versions kept per object")
     p.add_argument("--compact-every", type=float, default=300.0, help="seconds between compactions (0: never)")
     a = p.parse_args(argv)
     configure_logging("apiserver")
     server = ApiServer(ApiServerConfig(nats_url=a.nats, prefix=a.prefix, host=a.host, port=a.port,
-                                       service_cidr=a.service_cidr, reuse_port=a.reuse_port,
+                                       service_cidr=a.service_cidr, reuse_port=a.reuse_port, consistent_reads=a.consistent_reads,
                                        history=a.history, compact_every=a.compact_every))
 
     async def failed() -> object:

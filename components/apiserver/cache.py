@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ class Watcher:
 
 
 class WatchCache:
-    def __init__(self, log: EventLog, *, ring_size: int = 10_000, name: str = "") -> None:
+    def __init__(self, log: EventLog, *, ring_size: int = 10_000, name: str = "", consistent: bool = False) -> None:
         self.log = log
         self.name = name or log.name
         self.objects: dict[ObjectKey, dict[str, Any]] = {}
@@ -69,7 +69,9 @@ class WatchCache:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.max_written = 0
-        self.on_event: list[Callable[[CacheEvent], None]] = []
+        self.consistent = consistent  # reads see every replica's writes, not only this one's
+        self._probe: asyncio.Future[int] | None = None  # in flight, started before some waiting reader
+        self._next_probe: asyncio.Future[int] | None = None  # the one those readers wait for
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,8 +133,6 @@ class WatchCache:
         for w in self._watchers:
             if w.filter.matches(entry.key):
                 w.push(event)
-        for cb in self.on_event:
-            cb(event)
         if self._waiters:
             still = []
             for rev, fut in self._waiters:
@@ -157,8 +157,37 @@ class WatchCache:
         await asyncio.wait_for(fut, timeout)
 
     async def fresh(self) -> None:
-        """Wait until every write this replica acknowledged is visible."""
-        await self.wait_for(self.max_written)
+        """Wait until every acknowledged write a read must see is applied: this replica's own
+        writes, and with `consistent` (several replicas) every write acknowledged before the read
+        began — the log's last revision, learned by a probe that started after the read arrived."""
+        if self.consistent:
+            await self.wait_for(max(await self._last_revision(), self.max_written))
+        else:
+            await self.wait_for(self.max_written)
+
+    async def _last_revision(self) -> int:
+        """Concurrent readers share probes: one arriving while a probe is in flight waits for the
+        next one (the in-flight probe may predate a write the reader must see)."""
+        loop = asyncio.get_running_loop()
+        if self._probe is None:
+            self._probe = loop.create_future()
+            loop.create_task(self._run_probe(self._probe))
+            return await asyncio.shield(self._probe)
+        if self._next_probe is None:
+            self._next_probe = loop.create_future()
+        return await asyncio.shield(self._next_probe)
+
+    async def _run_probe(self, fut: asyncio.Future[int]) -> None:
+        while True:
+            try:
+                fut.set_result(await self.log.last_revision())
+            except Exception as e:  # handed to every reader waiting on this probe
+                fut.set_exception(e)
+                fut.exception()  # retrieved here too, so an unwaited failure is not logged as lost
+            self._probe, self._next_probe = self._next_probe, None
+            if self._probe is None:
+                return
+            fut = self._probe
 
     def get(self, key: ObjectKey) -> dict[str, Any] | None:
         return self.objects.get(key)

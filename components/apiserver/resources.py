@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -36,7 +37,17 @@ from core.selectors import FieldSelector, LabelSelector, parse_field_selector, p
 log = structlog.get_logger("apiserver.resources")
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_RETRIES = 16
+WRITE_DEADLINE = 10.0  # seconds a write may spend re-reading and retrying a stale compare-and-swap
+
+
+def _attempts(deadline: float = WRITE_DEADLINE) -> Iterator[int]:
+    """Retry a compare-and-swap until the deadline, as Kubernetes' GuaranteedUpdate does (it is
+    bounded by the request's timeout, not by a count): contention on one object only slows it."""
+    end = time.monotonic() + deadline
+    n = 0
+    while n == 0 or time.monotonic() < end:
+        yield n
+        n += 1
 
 
 @dataclass
@@ -189,7 +200,7 @@ class Resources:
 
     async def _create_at(self, kind: Kind, key: ObjectKey, obj: dict[str, Any], ctx: WriteContext) -> dict[str, Any]:
         expected = 0
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             try:
                 return await self._commit(kind, key, Op.ADDED, obj, expected, ctx)
             except WrongRevision as e:
@@ -203,8 +214,13 @@ class Resources:
         ns_kind = self.registry.by_resource("", "v1", "namespaces")
         assert ns_kind is not None
         cache = self.cache(ns_kind)
-        await cache.fresh()
-        ns = cache.get(ObjectKey("", "namespaces", "", namespace))
+        key = ObjectKey("", "namespaces", "", namespace)
+        ns = cache.get(key)
+        if ns is None or (ns.get("metadata") or {}).get("deletionTimestamp"):
+            # Only a missing or terminating namespace needs the freshest view; an existing one is
+            # the common case, and waiting there would tie every create to a probe of the log.
+            await cache.fresh()
+            ns = cache.get(key)
         if ns is None:
             raise errors.not_found("namespaces", namespace)
         if (ns.get("metadata") or {}).get("deletionTimestamp"):
@@ -256,7 +272,7 @@ class Resources:
         if body_name and body_name != name:
             raise errors.BadRequest(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
         want_rv = (obj.get("metadata") or {}).get("resourceVersion")
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             old = await self._current(kind, key)
             if want_rv and str(want_rv) != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.resource, name, kind.group)
@@ -290,7 +306,7 @@ class Resources:
     async def patch(self, kind: Kind, namespace: str, name: str, content_type: str, body: bytes,
                     ctx: WriteContext, *, subresource: str = "") -> dict[str, Any]:
         key = obj_key(kind, namespace, name)
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             old = await self._current(kind, key)
             current = copy.deepcopy(old)
             patched = apply_patch(content_type, current, body, kind=kind.kind)
@@ -313,7 +329,7 @@ class Resources:
                      ctx: WriteContext) -> dict[str, Any]:
         key = obj_key(kind, namespace, name)
         pre = options.get("preconditions") or {}
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             old = await self._current(kind, key)
             md = old["metadata"]
             if pre.get("uid") and pre["uid"] != md.get("uid"):
@@ -382,7 +398,7 @@ class Resources:
     async def update_scale(self, kind: Kind, namespace: str, name: str, replicas_of: Callable[[dict[str, Any]], Any],
                            ctx: WriteContext, *, want_rv: str = "") -> dict[str, Any]:
         key = obj_key(kind, namespace, name)
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             old = await self._current(kind, key)
             if want_rv and want_rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.resource, name, kind.group)
@@ -406,7 +422,7 @@ class Resources:
             raise errors.BadRequest("a Binding needs target.name (the node)")
         node = binding["target"]["name"]
         key = obj_key(kind, namespace, name)
-        for _ in range(_RETRIES):
+        for _ in _attempts():
             old = await self._current(kind, key)
             if (old.get("spec") or {}).get("nodeName"):
                 raise errors.Conflict(f'pod {name} is already assigned to node "{old["spec"]["nodeName"]}"',

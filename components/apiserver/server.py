@@ -33,6 +33,7 @@ class ApiServerConfig:
     service_cidr: str = "10.96.0.0/12"
     ring_size: int = 10_000
     reuse_port: bool = False
+    consistent_reads: bool = False  # on when several replicas serve one cluster
     history: int = 64  # versions kept per object; older ones are compacted away
     compact_every: float = 300.0  # seconds between compactions (0: never)
 
@@ -56,7 +57,8 @@ class ApiServer:
         self.failed = asyncio.get_running_loop().create_future()
         await self.bus.connect()
         for stream, lg in self.bus.logs.items():
-            cache = WatchCache(lg, ring_size=self.config.ring_size, name=stream.value)
+            cache = WatchCache(lg, ring_size=self.config.ring_size, name=stream.value,
+                               consistent=self.config.consistent_reads)
             await cache.start()
             assert cache.task is not None
             cache.task.add_done_callback(self._guard)
