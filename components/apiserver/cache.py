@@ -68,6 +68,7 @@ class WatchCache:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.closed = asyncio.Event()  # set by stop(): watches served from the log end with it
         self.max_written = 0
         self.consistent = consistent  # reads see every replica's writes, not only this one's
         self._probe: asyncio.Future[int] | None = None  # in flight, started before some waiting reader
@@ -90,6 +91,7 @@ class WatchCache:
                 pass
         for w in list(self._watchers):
             w.queue.put_nowait(None)
+        self.closed.set()
 
     @property
     def task(self) -> asyncio.Task[None] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -145,10 +145,12 @@ class Resources:
         flt = self.filter_for(kind, namespace, fields)
         start: tuple[str, str] | None = None
         list_rv = cache.revision
+        selected: Iterable[tuple[ObjectKey, dict[str, Any]]] = cache.select(flt)
         if continue_token:
             list_rv, start = _decode_continue(continue_token)
+            selected = _as_of(cache, flt, list_rv)
         matched = sorted(
-            ((key.namespace, key.name), obj) for key, obj in cache.select(flt)
+            ((key.namespace, key.name), obj) for key, obj in selected
             if self.matches(obj, labels, fields))
         if start is not None:
             matched = [m for m in matched if m[0] > start]
@@ -469,6 +471,27 @@ def scale_of(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         "spec": {"replicas": spec.get("replicas", 0)},
         "status": {"replicas": status.get("replicas", 0), "selector": str(sel)},
     }
+
+
+def _as_of(cache: WatchCache, flt: KeyFilter, revision: int) -> Iterable[tuple[ObjectKey, dict[str, Any]]]:
+    """The selected objects as they were at `revision`: the current ones with the ring's later
+    events undone, so every page of a paginated list shows one snapshot, as Kubernetes serves
+    `continue`. Older than the ring: 410, as for a continue token past etcd's compaction."""
+    if revision < cache.ring_floor:
+        raise errors.Expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new "
+            "list without the continue parameter.")
+    objects = dict(cache.select(flt))
+    for ev in reversed(cache.ring):  # no await in here: the ring cannot move under us
+        if ev.revision <= revision:
+            break
+        if not flt.matches(ev.key):
+            continue
+        if ev.prev is None:
+            objects.pop(ev.key, None)
+        else:
+            objects[ev.key] = ev.prev
+    return objects.items()
 
 
 def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:

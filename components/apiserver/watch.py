@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from bus.log import Compacted, Op
+from bus.log import Compacted, Entry, EventLog, LogError, Op
 from components.apiserver.cache import CacheEvent, WatchCache, Watcher, decode
 from components.apiserver.resources import Resources
 from core import errors
+from core.keys import KeyFilter, ObjectKey
 from core.kinds import Kind
 from core.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
 
@@ -138,24 +139,77 @@ async def _from_cache(req: WatchRequest, sel: Selection, cache: WatchCache, snap
 
 async def _from_log(resources: Resources, req: WatchRequest, sel: Selection, after: int,
                     deadline: float | None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """A watch older than the ring: its own consumer on the log (no previous versions, so an
-    object leaving a selector is not turned into DELETED)."""
-    stream = resources.logs[req.kind.stream].watch(sel.filter, after)
+    """A watch older than the ring: its own consumer on the log. With a selector, each key's
+    version before its first event is read from the key's history, so an object leaving or
+    entering the selection is DELETED or ADDED, as from the ring. It ends with the cache, as the
+    cache's own watchers do, so a stopping server is not held up by it."""
+    log = resources.logs[req.kind.stream]
+    stream = log.watch(sel.filter, after)
+    cache = resources.cache(req.kind)
+    selective = sel.labels is not None or sel.fields is not None
+    last: dict[ObjectKey, dict[str, Any] | None] = {}  # each key's latest version seen here (None: gone)
+    # A watcher of no key (object names are never empty): it hears nothing but the cache stopping.
+    _, stopping = cache.subscribe(sel.filter._replace(name=""), cache.revision)
+    stopped = asyncio.ensure_future(stopping.queue.get())
+    pending: asyncio.Future[Entry] | None = None
     loop = asyncio.get_running_loop()
     try:
         while True:
             left = None if deadline is None else deadline - loop.time()
             if left is not None and left <= 0:
                 return
-            try:
-                entry = await asyncio.wait_for(stream.__anext__(), left)
-            except TimeoutError:
+            if pending is None:
+                pending = asyncio.ensure_future(stream.__anext__())
+            waits: set[asyncio.Future[Any]] = {pending, stopped}
+            done, _ = await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if stopped in done or pending not in done:  # the server stops, or the timeout came
                 return
+            try:
+                entry = pending.result()
             except Compacted as e:
                 yield _expired(f"too old resource version: {after} ({e.oldest})")
                 return
+            except StopAsyncIteration:
+                return
+            pending = None
             obj = decode(entry)
-            if sel.match(obj):
+            if not selective:
                 yield entry.op.value, obj
+                continue
+            if entry.key in last:
+                prev = last[entry.key]
+            else:
+                prev = None if entry.op is Op.ADDED else await _version_before(log, entry)
+            last[entry.key] = None if entry.op is Op.DELETED else obj
+            etype = sel.translate(CacheEvent(entry.revision, entry.op, entry.key, obj, prev))
+            if etype:
+                yield etype, obj
     finally:
+        cache.unsubscribe(stopping)
+        stopped.cancel()
+        if pending is not None and not pending.done():
+            pending.cancel()  # ends the log consumer inside the generator
+            try:
+                await pending
+            except (asyncio.CancelledError, StopAsyncIteration, LogError):
+                pass
         await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def _version_before(log: EventLog, entry: Entry) -> dict[str, Any] | None:
+    """The key's version just before `entry` (None if it did not exist), read from the key's own
+    history since what retention removed (compaction keeps the newest versions of each key)."""
+    key = entry.key
+    flt = KeyFilter(key.group, key.resource, key.namespace, key.name)
+    history = log.watch(flt, await log.compacted_revision(flt))
+    prev: Entry | None = None
+    try:
+        async for e in history:
+            if e.revision >= entry.revision:
+                break
+            prev = None if e.op is Op.DELETED else e
+    except Compacted:
+        return None
+    finally:
+        await history.aclose()  # type: ignore[attr-defined]
+    return decode(prev) if prev is not None else None

@@ -1,0 +1,27 @@
+"""One jetkube cluster for the whole kubectl suite, started with `jetkube up --detach` in a temp
+home and stopped with `jetkube down`. Tests share it but not their objects: each works in a
+namespace of its own (`cluster.namespace()`), so they pass in any order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.kubectl.cluster import Cluster, start_cluster
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = start_cluster(tmp_path_factory.mktemp("jetkube-kubectl"))
+    try:
+        yield c
+    finally:
+        done = c.down()
+        assert done.returncode == 0, done.stderr
+        assert not c.killed, f"jetkube down left processes running: {c.killed}"
+
+
+@pytest.fixture
+def ns(cluster: Cluster) -> str:
+    return cluster.namespace()
