@@ -148,9 +148,7 @@ async def _from_log(resources: Resources, req: WatchRequest, sel: Selection, aft
     cache = resources.cache(req.kind)
     selective = sel.labels is not None or sel.fields is not None
     last: dict[ObjectKey, dict[str, Any] | None] = {}  # each key's latest version seen here (None: gone)
-    # A watcher of no key (object names are never empty): it hears nothing but the cache stopping.
-    _, stopping = cache.subscribe(sel.filter._replace(name=""), cache.revision)
-    stopped = asyncio.ensure_future(stopping.queue.get())
+    stopped = asyncio.ensure_future(cache.closed.wait())
     pending: asyncio.Future[Entry] | None = None
     loop = asyncio.get_running_loop()
     try:
@@ -185,7 +183,6 @@ async def _from_log(resources: Resources, req: WatchRequest, sel: Selection, aft
             if etype:
                 yield etype, obj
     finally:
-        cache.unsubscribe(stopping)
         stopped.cancel()
         if pending is not None and not pending.done():
             pending.cancel()  # ends the log consumer inside the generator

@@ -18,7 +18,7 @@ from bus.connection import Bus
 from bus.log import Entry, EventLog, Op
 from bus.memory import MemoryLog
 from bus.server import NatsServer
-from components.apiserver.cache import WatchCache
+from components.apiserver.cache import WatchCache, Watcher
 from core.keys import KeyFilter, ObjectKey
 
 KEYS = [ObjectKey("", "configmaps", ns, n) for ns in ("a", "b") for n in ("x", "y.z")] + [
@@ -47,10 +47,9 @@ async def _scenario(log: EventLog, plan: list[tuple[str, int, int, int]], *, via
     written: list[Entry] = []
     watchers: list[tuple[KeyFilter, int, list[int], asyncio.Future[None]]] = []
 
-    async def collect(flt: KeyFilter, after: int, got: list[int]) -> None:
-        if cache is not None:
-            backlog, w = cache.subscribe(flt, after)  # the API server's path: backlog, then live
-            got += [e.revision for e in backlog]
+    async def collect(flt: KeyFilter, after: int, got: list[int], w: Watcher | None, backlog: list[int]) -> None:
+        if w is not None:  # the API server's path: backlog, then live
+            got += backlog
             while (ev := await w.queue.get()) is not None:
                 got.append(ev.revision)
                 await asyncio.sleep(0)
@@ -62,11 +61,16 @@ async def _scenario(log: EventLog, plan: list[tuple[str, int, int, int]], *, via
     for action, k, f, n in plan:
         if action == "watch":
             start = written[n % len(written)].revision if written and n % 3 else (written[-1].revision if written else 0)
-            if cache is not None and not cache.covers(start):
-                start = cache.revision  # older watches are the log's to serve (tested without the cache)
             flt = FILTERS[f]
             got: list[int] = []
-            watchers.append((flt, start, got, asyncio.ensure_future(collect(flt, start, got))))
+            w, backlog = None, []
+            if cache is not None:  # as open_watch does: reach the revision, then subscribe with no await between
+                await cache.wait_for(start)
+                if not cache.covers(start):
+                    start = cache.revision  # older watches are the log's to serve (tested without the cache)
+                events, w = cache.subscribe(flt, start)
+                backlog = [e.revision for e in events]
+            watchers.append((flt, start, got, asyncio.ensure_future(collect(flt, start, got, w, backlog))))
             await asyncio.sleep(0)
         else:
             e = await _write(log, KEYS[k], action == "delete", n)
