@@ -9,6 +9,8 @@ home's kubeconfig; `http()` talks to the API server directly with urllib.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import signal
@@ -19,9 +21,12 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ops.home import pid_alive
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "ops" / "examples"
@@ -43,20 +48,6 @@ def jetkube_argv() -> list[str]:
 def unique(prefix: str) -> str:
     """A name no other test uses (namespaces, objects)."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1].split(" ")[0] != "Z"
-    except OSError:
-        return False
 
 
 @dataclass
@@ -128,9 +119,9 @@ class Cluster:
         killed = []
         for pid in sorted(self.pids):
             deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):  # `down` left it behind: ours, so end it
+            if pid_alive(pid):  # `down` left it behind: ours, so end it
                 try:
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
@@ -139,7 +130,7 @@ class Cluster:
         return killed
 
     def leftovers(self) -> list[int]:
-        return [pid for pid in sorted(self.pids) if _alive(pid)]
+        return [pid for pid in sorted(self.pids) if pid_alive(pid)]
 
     def log_tail(self, lines: int = 30) -> str:
         out = []
@@ -204,3 +195,15 @@ def start_cluster(home: Path) -> Cluster:
     cluster = Cluster(home)
     cluster.up()
     return cluster
+
+
+@contextlib.contextmanager
+def running_cluster(home: Path) -> Iterator[Cluster]:
+    """A cluster for a whole suite; at the end `jetkube down` must succeed and leave nothing running."""
+    c = start_cluster(home)
+    try:
+        yield c
+    finally:
+        done = c.down()
+        assert done.returncode == 0, done.stderr
+        assert not c.killed, f"jetkube down left processes running: {c.killed}"

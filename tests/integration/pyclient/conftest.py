@@ -9,18 +9,13 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from tests.integration.kubectl.cluster import Cluster, start_cluster
+from tests.integration.kubectl.cluster import Cluster, running_cluster
 
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = start_cluster(tmp_path_factory.mktemp("jetkube-pyclient"))
-    try:
+    with running_cluster(tmp_path_factory.mktemp("jetkube-pyclient")) as c:
         yield c
-    finally:
-        done = c.down()
-        assert done.returncode == 0, done.stderr
-        assert not c.killed, f"jetkube down left processes running: {c.killed}"
 
 
 @pytest.fixture(scope="session")
