@@ -34,13 +34,22 @@ def decode_errors(kind: Kind, obj: Any) -> list[Cause]:
 
 def decode_errors_for(api_version: str, kind: str, obj: Any) -> list[Cause]:
     """`decode_errors` for any catalogued type, subresource bodies included (autoscaling/v1 Scale…)."""
+    return field_report_for(api_version, kind, obj)[0]
+
+
+def field_report(kind: Kind, obj: Any) -> tuple[list[Cause], list[str]]:
+    """Type errors and unknown field paths from one walk (admission needs both on every write)."""
+    return field_report_for(kind.api_version, kind.kind, obj)
+
+
+def field_report_for(api_version: str, kind: str, obj: Any) -> tuple[list[Cause], list[str]]:
     cat = catalog()
     root = cat.root(api_version, kind)
     if root is None:
-        return []
+        return [], []
     walker = _Walker(cat)
     walker.walk(root, obj, "", [], None)
-    return walker.errors
+    return walker.errors, walker.unknown
 
 
 def decode_error_message(kind: Kind, causes: list[Cause]) -> str:
@@ -55,13 +64,7 @@ def unknown_fields(kind: Kind, obj: Any) -> list[str]:
 
 
 def unknown_fields_for(api_version: str, kind: str, obj: Any) -> list[str]:
-    cat = catalog()
-    root = cat.root(api_version, kind)
-    if root is None:
-        return []
-    walker = _Walker(cat)
-    walker.walk(root, obj, "", [], None)
-    return walker.unknown
+    return field_report_for(api_version, kind, obj)[1]
 
 
 def strict_error_message(paths: list[str]) -> str:

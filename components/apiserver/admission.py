@@ -19,7 +19,7 @@ import yaml
 
 from core import errors
 from core.defaults import apply_defaults
-from core.fields import decode_error_message, decode_errors, unknown_fields
+from core.fields import decode_error_message, field_report
 from core.kinds import Kind
 from core.protobuf import decode_with_unknown, is_protobuf
 from core.meta import qos_class, rfc3339
@@ -95,7 +95,7 @@ def check_type_meta(kind: Kind, obj: Any) -> dict[str, Any]:
 
 def check_fields(kind: Kind, obj: dict[str, Any], field_validation: str, warnings: Warnings) -> None:
     """Types that do not fit the schema are always 400; unknown fields per fieldValidation."""
-    bad = decode_errors(kind, obj)
+    bad, unknown = field_report(kind, obj)
     if bad:
         raise errors.BadRequest(decode_error_message(kind, bad), kind=kind.resource, causes=bad)
     mode = (field_validation or "Warn").capitalize()
@@ -103,7 +103,6 @@ def check_fields(kind: Kind, obj: dict[str, Any], field_validation: str, warning
         raise errors.BadRequest(f'fieldValidation must be one of "Strict", "Warn" or "Ignore", not {field_validation!r}')
     if mode == "Ignore":
         return
-    unknown = unknown_fields(kind, obj)
     if not unknown:
         return
     if mode == "Strict":
