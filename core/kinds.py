@@ -42,21 +42,12 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
-    def group_or_core(self) -> str:
-        """The group as it appears in bus subjects: `core` for the core group."""
-        return self.group or "core"
-
-    @property
     def singular_name(self) -> str:
         return self.singular or self.kind.lower()
 
     @property
     def list_kind_name(self) -> str:
         return self.list_kind or f"{self.kind}List"
-
-    def describe(self) -> str:
-        """`pods` or `deployments.apps`, as Kubernetes names a resource in messages."""
-        return f"{self.resource}.{self.group}" if self.group else self.resource
 
 
 _ALL = ("all",)
@@ -107,16 +98,12 @@ class Registry:
         self.kinds = kinds
         self._by_resource = {(k.group, k.version, k.resource): k for k in kinds}
         self._by_gvk = {(k.api_version, k.kind): k for k in kinds}
-        self._by_group_resource = {(k.group_or_core, k.resource): k for k in kinds}
 
     def by_resource(self, group: str, version: str, resource: str) -> Kind | None:
         return self._by_resource.get((group, version, resource))
 
     def by_gvk(self, api_version: str, kind: str) -> Kind | None:
         return self._by_gvk.get((api_version, kind))
-
-    def by_subject_group(self, group_or_core: str, resource: str) -> Kind | None:
-        return self._by_group_resource.get((group_or_core, resource))
 
     def groups(self) -> dict[str, list[str]]:
         """Group name → its versions, in registry order (core group as "")."""
@@ -129,9 +116,6 @@ class Registry:
 
     def in_group_version(self, group: str, version: str) -> list[Kind]:
         return [k for k in self.kinds if k.group == group and k.version == version]
-
-    def in_stream(self, stream: Stream) -> list[Kind]:
-        return [k for k in self.kinds if k.stream == stream]
 
 
 REGISTRY = Registry()

@@ -22,7 +22,7 @@ from core.defaults import apply_defaults
 from core.fields import decode_error_message, field_report
 from core.kinds import Kind
 from core.protobuf import decode_with_unknown, is_protobuf
-from core.meta import qos_class, rfc3339
+from core.meta import rfc3339
 from core.validation import validate, validate_status_update
 
 MAX_BODY = 3 * 1024 * 1024
@@ -141,8 +141,6 @@ def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: dateti
     if kind.kind in _SERVER_OWNED_STATUS:
         obj["status"] = {}
     apply_defaults(kind, obj)
-    if kind.kind == "Pod":
-        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
     _raise_invalid(kind, obj, validate(kind, obj))
     return obj
 
