@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run down status test unit integration lint bench clean
+.PHONY: install host images run down status test unit integration lint bench clean
 
 install: $(VENV)/.installed
 
@@ -14,7 +14,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
 
-run: install
+# dockerd running, busybox-static and debootstrap present (installs them as root when missing)
+host:
+	ops/host-setup.sh
+
+# the images the kubelet and the examples use: pause, busybox, nginx (built once, locally)
+images: install host
+	$(BIN)/jetkube image build --missing
+
+run: install host images
 	$(BIN)/jetkube up --detach
 
 down:
@@ -33,7 +41,7 @@ unit: install
 integration: install
 	$(BIN)/python -m pytest -q -m integration tests
 
-test: install lint
+test: install lint images
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 bench: install

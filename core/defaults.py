@@ -1,9 +1,9 @@
 """Defaulting: the values Kubernetes fills in before validation, applied in place to object dicts.
 
 Follows k8s.io/kubernetes pkg/apis/*/v1/defaults.go plus what the create strategies and default
-admission plugins add to what a client reads back (pod priority and preemption policy, the
-not-ready/unreachable tolerations, pod status phase and QoS class, namespace finalizer, Job
-selector). `apply_defaults` is idempotent and runs on create and on update; it only fills what is
+admission plugins add to what a client reads back (pod priority and preemption policy, pod
+status phase and QoS class, namespace finalizer, Job selector); `default_tolerations` is the
+DefaultTolerationSeconds plugin, separate because its seconds are an API server setting. `apply_defaults` is idempotent and runs on create and on update; it only fills what is
 absent (or the Go zero value), never overwrites. Cluster IPs and node ports are allocated by the
 API server (core.ipalloc), not here. Values are taken as valid types: run `core.fields.decode_errors`
 first; anything of the wrong shape is left alone.
@@ -269,28 +269,33 @@ def _pod(obj: Obj) -> None:
     if spec.get("priority") is None:
         spec["priority"] = SYSTEM_PRIORITIES.get(str(spec.get("priorityClassName") or ""), 0)
     _unset(spec, "preemptionPolicy", "PreemptLowerPriority")
-    _default_tolerations(spec)
     status = _ensure(obj, "status")
     if status is not None:
         _empty(status, "phase", "Pending")
         _empty(status, "qosClass", pod_qos_class(spec))
 
 
-def _default_tolerations(spec: Obj) -> None:
-    """The DefaultTolerationSeconds admission plugin: evict 300 s after not-ready/unreachable."""
+def default_tolerations(obj: Obj, *, not_ready: int = DEFAULT_TOLERATION_SECONDS,
+                        unreachable: int = DEFAULT_TOLERATION_SECONDS) -> None:
+    """The DefaultTolerationSeconds admission plugin: a pod that says nothing about the not-ready and
+    unreachable NoExecute taints is evicted that many seconds after its node gets one (300 s unless the
+    API server is told otherwise)."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
     tolerations = spec.get("tolerations")
     if tolerations is None:
         tolerations = []
     if not isinstance(tolerations, list):
         return
-    for taint in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+    for taint, seconds in ((NOT_READY_TAINT, not_ready), (UNREACHABLE_TAINT, unreachable)):
         tolerated = any(
             isinstance(t, dict) and t.get("key") in (taint, "", None) and t.get("effect") in ("NoExecute", "", None)
             for t in tolerations
         )
         if not tolerated:
             tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
-                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+                                "tolerationSeconds": seconds})
     spec["tolerations"] = tolerations
 
 

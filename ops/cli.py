@@ -44,8 +44,21 @@ def cmd_up(a: argparse.Namespace) -> int:
     if a.apiservers is not None and a.apiservers < 1:
         err.print("jetkube: --apiservers must be at least 1")
         return 2
+    if a.nodes is not None and a.nodes < 0:
+        err.print("jetkube: --nodes must be 0 or more")
+        return 2
     settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None,
-                             apiservers=a.apiservers)
+                             apiservers=a.apiservers, nodes=a.nodes, runtime=a.runtime)
+    if settings.runtime == "docker" and settings.nodes > 0:
+        from ops import dockerhost, images
+        try:
+            client = dockerhost.connect()
+            settings.cluster_cidr = dockerhost.cluster_cidr(client, settings.prefix, settings.cluster_cidr)
+            home.save_settings(settings)
+            images.ensure(("pause",), client, say=lambda m: console.print(f"jetkube: {m}"))
+        except (dockerhost.DockerUnavailable, images.ImageError) as e:
+            err.print(f"jetkube: {e}")
+            return 1
     api_url = f"http://127.0.0.1:{settings.api_port}"
     if a.detach:
         return _up_detached(home, a, api_url)
@@ -125,6 +138,44 @@ def cmd_status(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image_build(a: argparse.Namespace) -> int:
+    from ops import images
+    names = tuple(a.names) or images.DEFAULT_SET
+    unknown = [n for n in names if n not in images.RECIPES]
+    if unknown:
+        err.print(f"jetkube: no recipe for {', '.join(unknown)}; known: {', '.join(images.RECIPES)}")
+        return 2
+    try:
+        if a.missing:
+            built = images.ensure(names, say=lambda m: console.print(m))
+        else:
+            built = []
+            for n in names:
+                console.print(f"building image {n} ({images.RECIPES[n].summary})")
+                built += images.build(n)
+    except images.ImageError as e:
+        err.print(f"jetkube: {e}")
+        return 1
+    console.print("built: " + (", ".join(built) if built else "nothing (all present)"))
+    return 0
+
+
+def cmd_image_ls(a: argparse.Namespace) -> int:
+    from ops import images
+    try:
+        rows = images.listing()
+    except images.ImageError as e:
+        err.print(f"jetkube: {e}")
+        return 1
+    t = Table()
+    for col in ("image", "id", "size", "created"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["tag"], r["id"], f"{r['size'] / 1e6:.1f} MB", r["created"])
+    console.print(t)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jetkube", description="A Kubernetes-style orchestrator on a JetStream log.")
     p.add_argument("--home", type=Path, default=None, help="cluster home (default $JETKUBE_HOME or ~/.jetkube)")
@@ -136,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--sync-always", action="store_true", help="fsync every write (etcd-like durability, slower)")
     up.add_argument("--apiservers", type=int, default=None,
                     help="API server replicas sharing the port (default 1, kept in the home)")
+    up.add_argument("--nodes", type=int, default=None,
+                    help="kubelets to run on this host (default 1, kept in the home; 0: control plane only)")
+    up.add_argument("--runtime", choices=("docker", "sim"), default=None,
+                    help="docker: real containers (default); sim: simulated nodes, pods Running without containers")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what `up` started")
@@ -143,7 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     down.set_defaults(func=cmd_down)
     st = sub.add_parser("status", help="what runs where")
     st.set_defaults(func=cmd_status)
-    for sp in (up, down, st):
+    img = sub.add_parser("image", help="build and list the local images pods run (no registry is reachable)")
+    isub = img.add_subparsers(dest="image_command", required=True)
+    ib = isub.add_parser("build", help="build images: busybox, pause, nginx")
+    ib.add_argument("names", nargs="*", help="which (default: every recipe)")
+    ib.add_argument("--missing", action="store_true", help="only those not built yet")
+    ib.set_defaults(func=cmd_image_build)
+    il = isub.add_parser("ls", help="the local images")
+    il.set_defaults(func=cmd_image_ls)
+    for sp in (up, down, st, img, ib, il):
         sp.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 

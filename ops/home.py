@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,9 @@ class ClusterSettings:
     sync_always: bool = False
     service_cidr: str = "10.96.0.0/12"
     apiservers: int = 1  # replicas sharing api_port (SO_REUSEPORT)
+    nodes: int = 1  # kubelets (docker) or simulated nodes (sim)
+    runtime: str = "docker"  # docker | sim
+    cluster_cidr: str = "10.244.0.0/16"  # pod IPs; node i gets the /24 number i
 
 
 @dataclass
@@ -75,14 +79,22 @@ class Home:
     def nats_dir(self) -> Path:
         return self.path / "nats"
 
+    @property
+    def kubelet_dir(self) -> Path:
+        return self.path / "kubelet"
+
     def settings(self, *, api_port: int | None = None, nats_port: int | None = None,
-                 sync_always: bool | None = None, apiservers: int | None = None) -> ClusterSettings:
+                 sync_always: bool | None = None, apiservers: int | None = None, nodes: int | None = None,
+                 runtime: str | None = None) -> ClusterSettings:
         """Load the cluster's settings, creating them on first use (explicit values win)."""
         self.path.mkdir(parents=True, exist_ok=True)
         if self.settings_file.exists():
             s = ClusterSettings(**json.loads(self.settings_file.read_text()))
         else:
-            s = ClusterSettings(api_port=6443 if port_free(6443) else any_free_port(), nats_port=any_free_port())
+            # A prefix of its own per home: containers and docker networks are labelled with it, so two
+            # clusters on one host never adopt or clean up each other's.
+            s = ClusterSettings(api_port=6443 if port_free(6443) else any_free_port(), nats_port=any_free_port(),
+                                prefix="jk" + secrets.token_hex(3))
         if api_port:
             s.api_port = api_port
         if nats_port:
@@ -91,8 +103,15 @@ class Home:
             s.sync_always = sync_always
         if apiservers:
             s.apiservers = apiservers
-        self.settings_file.write_text(json.dumps(asdict(s), indent=2) + "\n")
+        if nodes is not None:
+            s.nodes = nodes
+        if runtime:
+            s.runtime = runtime
+        self.save_settings(s)
         return s
+
+    def save_settings(self, s: ClusterSettings) -> None:
+        self.settings_file.write_text(json.dumps(asdict(s), indent=2) + "\n")
 
     def read_state(self) -> RunState | None:
         try:

@@ -40,13 +40,11 @@ class Recipe:
 
 
 def _docker() -> Any:
-    import docker
+    from ops import dockerhost
     try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-        return client
-    except Exception as e:
-        raise ImageError(f"dockerd is not reachable ({e.__class__.__name__}); start it with `dockerd &`") from e
+        return dockerhost.connect(timeout=300)
+    except dockerhost.DockerUnavailable as e:
+        raise ImageError(str(e)) from e
 
 
 def _busybox_version() -> str:
@@ -152,8 +150,11 @@ def build_nginx(client: Any) -> list[str]:
         changes = ['CMD ["nginx", "-g", "daemon off;"]', "EXPOSE 80",
                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         tags = ["nginx:latest", f"nginx:{m.group(1)}.{m.group(2)}", f"nginx:{m.group(1)}"]
-        with tarball.open("rb") as f:
-            client.api.import_image_from_stream(f, repository="nginx", tag="latest", changes=changes)
+        # docker-py's streamed import breaks on large bodies ("invalid byte in chunk length"): use the CLI.
+        cmd = ["docker", "import"] + [a for c in changes for a in ("--change", c)] + [str(tarball), tags[0]]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise ImageError(f"docker import failed: {out.stderr.strip()}")
         image = client.images.get(tags[0])
         for t in tags[1:]:
             repo, _, tag = t.rpartition(":")

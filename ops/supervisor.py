@@ -1,7 +1,9 @@
 """The supervisor behind `jetkube up`: starts the cluster's processes in order, restarts any that
 die (with backoff), and stops them in reverse order on SIGTERM/Ctrl-C.
 
-Order: nats-server (waits for its port), then the API server (waits for /readyz). Each child gets
+Order: nats-server (waits for its port), the API server (waits for /readyz), the controller
+manager and the scheduler (wait until they stay up), then the kubelets (wait until their Node is
+registered): one process per docker node, one process for all simulated nodes. Each child gets
 the parent-death signal, so a supervisor killed with -9 does not leave orphans behind. What runs
 where is written to the home's `state.json` for `jetkube status` and `jetkube down`.
 """
@@ -9,6 +11,7 @@ where is written to the home's `state.json` for `jetkube status` and `jetkube do
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -20,7 +23,7 @@ import structlog
 
 from bus.process import die_with_parent, terminate
 from bus.server import NatsServer, wait_for_port
-from ops import kubeconfig
+from ops import dockerhost, kubeconfig
 from ops.home import ClusterSettings, Home, RunState
 
 log = structlog.get_logger("supervisor")
@@ -34,6 +37,30 @@ class Child:
     proc: asyncio.subprocess.Process | None = None
     restarts: int = 0
     env: dict[str, str] = field(default_factory=dict)
+
+
+async def wait_alive(proc_of: Callable[[], asyncio.subprocess.Process | None], seconds: float = 0.5) -> None:
+    """Ready = still running after a moment (components without an HTTP port)."""
+    await asyncio.sleep(seconds)
+    proc = proc_of()
+    if proc is not None and proc.returncode is not None:
+        raise RuntimeError(f"exited with code {proc.returncode}")
+
+
+async def wait_node(api_url: str, node: str, timeout: float = 60.0) -> None:
+    """Until the kubelet has registered its Node."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while loop.time() < deadline:
+            try:
+                async with session.get(f"{api_url}/api/v1/nodes/{node}", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"node {node} did not register within {timeout}s")
 
 
 async def wait_ready(url: str, timeout: float = 60.0, proc: asyncio.subprocess.Process | None = None) -> None:
@@ -74,7 +101,33 @@ class Supervisor:
                 argv += ["--reuse-port", "--consistent-reads"]
             children.append(Child("apiserver" if replicas == 1 else f"apiserver-{i}", argv,
                                   lambda: wait_ready(self.api_url)))
+        common = ["--nats", nats_url, "--prefix", self.settings.prefix]
+        for name, module in (("controllers", "components.controllers"), ("scheduler", "components.scheduler")):
+            children.append(self._alive_child(name, [sys.executable, "-m", module, *common]))
+        children += self._kubelets(common)
         return children
+
+    def _alive_child(self, name: str, argv: list[str]) -> Child:
+        child = Child(name, argv, lambda: asyncio.sleep(0))
+        child.ready = lambda: wait_alive(lambda: child.proc)
+        return child
+
+    def _kubelets(self, common: list[str]) -> list[Child]:
+        s = self.settings
+        if s.nodes < 1:
+            return []
+        base = [sys.executable, "-m", "components.kubelet", *common, "--cluster-cidr", s.cluster_cidr,
+                "--root-dir", str(self.home.kubelet_dir)]
+        if s.runtime == "sim":
+            argv = [*base, "--runtime", "sim", "--nodes", str(s.nodes), "--node-name", "sim"]
+            return [Child("kubelet-sim", argv, lambda: wait_node(self.api_url, "sim-0"))]
+        kubelets = []
+        for i in range(s.nodes):
+            node = f"node-{i + 1}"
+            argv = [*base, "--runtime", "docker", "--node-name", node, "--pod-cidr", dockerhost.pod_cidr(s.cluster_cidr, i),
+                    "--network", dockerhost.network_name(s.prefix)]
+            kubelets.append(Child(f"kubelet-{node}", argv, functools.partial(wait_node, self.api_url, node)))
+        return kubelets
 
     async def _spawn(self, child: Child) -> None:
         self.home.logs.mkdir(parents=True, exist_ok=True)
@@ -156,4 +209,13 @@ class Supervisor:
                 continue
             await terminate(child.proc, grace)
             log.info("stopped", child=child.name)
+        if self.settings.runtime == "docker" and self.settings.nodes > 0:
+            # Kubelets leave containers running when they stop (a restarted kubelet adopts them);
+            # the cluster going down takes its containers with it.
+            try:
+                client = await asyncio.to_thread(dockerhost.connect, 30)
+                n = await asyncio.to_thread(dockerhost.remove_cluster_objects, client, self.settings.prefix)
+                log.info("removed the cluster's containers", containers=n)
+            except dockerhost.DockerUnavailable as e:
+                log.warning("could not remove the cluster's containers", error=str(e))
         self.home.clear_state()

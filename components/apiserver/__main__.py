@@ -21,11 +21,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="reads wait for the log's last revision (needed when several replicas serve a cluster)")
     p.add_argument("--history", type=int, default=64, help="versions kept per object")
     p.add_argument("--compact-every", type=float, default=300.0, help="seconds between compactions (0: never)")
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
+                   help="tolerationSeconds added to new pods for the not-ready NoExecute taint")
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
+                   help="tolerationSeconds added to new pods for the unreachable NoExecute taint")
     a = p.parse_args(argv)
     configure_logging("apiserver")
     server = ApiServer(ApiServerConfig(nats_url=a.nats, prefix=a.prefix, host=a.host, port=a.port,
                                        service_cidr=a.service_cidr, reuse_port=a.reuse_port, consistent_reads=a.consistent_reads,
-                                       history=a.history, compact_every=a.compact_every))
+                                       history=a.history, compact_every=a.compact_every,
+                                       not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
+                                       unreachable_toleration_seconds=a.default_unreachable_toleration_seconds))
 
     async def failed() -> object:
         assert server.failed is not None

@@ -18,7 +18,7 @@ import orjson
 import yaml
 
 from core import errors
-from core.defaults import apply_defaults
+from core.defaults import apply_defaults, default_tolerations
 from core.fields import decode_error_message, field_report
 from core.kinds import Kind
 from core.protobuf import decode_with_unknown, is_protobuf
@@ -119,7 +119,8 @@ def _raise_invalid(kind: Kind, obj: dict[str, Any], causes: list[errors.Cause]) 
         raise errors.invalid(kind.kind, name, causes, kind.group)
 
 
-def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: datetime) -> dict[str, Any]:
+def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: datetime,
+                 toleration_seconds: tuple[int, int] = (300, 300)) -> dict[str, Any]:
     """Fill what the server owns, default and validate a new object (name already chosen)."""
     md = obj.setdefault("metadata", {})
     if not isinstance(md, dict):
@@ -141,6 +142,8 @@ def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: dateti
     if kind.kind in _SERVER_OWNED_STATUS:
         obj["status"] = {}
     apply_defaults(kind, obj)
+    if kind.kind == "Pod" and not kind.group:
+        default_tolerations(obj, not_ready=toleration_seconds[0], unreachable=toleration_seconds[1])
     _raise_invalid(kind, obj, validate(kind, obj))
     return obj
 

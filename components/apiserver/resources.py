@@ -54,6 +54,8 @@ def _attempts(deadline: float = WRITE_DEADLINE) -> Iterator[int]:
 class Settings:
     service_cidr: str = "10.96.0.0/12"
     node_port_range: tuple[int, int] = (30000, 32767)
+    # DefaultTolerationSeconds: (not-ready, unreachable) seconds a new pod tolerates before eviction
+    toleration_seconds: tuple[int, int] = (300, 300)
 
 
 @dataclass
@@ -189,7 +191,8 @@ class Resources:
             cmd = candidate.setdefault("metadata", {})
             if generated:
                 cmd["name"] = generate_name(str(cmd["generateName"]))
-            admit_create(kind, candidate, namespace=namespace, now=self.clock())
+            admit_create(kind, candidate, namespace=namespace, now=self.clock(),
+                         toleration_seconds=self.settings.toleration_seconds)
             name = cmd["name"]
             await self._allocate(kind, candidate)
             key = obj_key(kind, namespace, name)

@@ -36,6 +36,8 @@ class ApiServerConfig:
     consistent_reads: bool = False  # on when several replicas serve one cluster
     history: int = 64  # versions kept per object; older ones are compacted away
     compact_every: float = 300.0  # seconds between compactions (0: never)
+    not_ready_toleration_seconds: int = 300  # DefaultTolerationSeconds for new pods
+    unreachable_toleration_seconds: int = 300
 
 
 class ApiServer:
@@ -64,7 +66,9 @@ class ApiServer:
             cache.task.add_done_callback(self._guard)
             self.caches[stream] = cache
         self.resources = Resources(dict(self.bus.logs), self.caches,
-                                   settings=Settings(service_cidr=self.config.service_cidr))
+                                   settings=Settings(service_cidr=self.config.service_cidr, toleration_seconds=(
+                                       self.config.not_ready_toleration_seconds,
+                                       self.config.unreachable_toleration_seconds)))
         await self.resources.ensure_initial_namespaces()
         http = HttpApi(self.resources, REGISTRY, ready=self.ready)
         self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False, handler_cancellation=True,

@@ -37,3 +37,51 @@ async def plane(nats_server: NatsServer, prefix: str) -> AsyncIterator[Plane]:
     finally:
         await bus.close()
         await server.stop()
+
+
+# -- docker ------------------------------------------------------------------------------------
+PREFIX_LABEL = "io.jetkube.prefix"  # every container and network a kubelet makes carries it
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """The real dockerd, with the pause and busybox images built; fails loudly if dockerd is down."""
+    import docker
+
+    from ops import images
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as e:  # no skip: these tests claim containers really run
+        pytest.fail(f"dockerd is not reachable ({e}); `make test` starts it (see .ci/run)")
+    images.ensure(("pause", "busybox"), client)
+    yield client
+    client.close()
+
+
+def free_cluster_cidr(client) -> str:  # type: ignore[no-untyped-def]
+    """A 10.x.0.0/16 no docker network uses, so concurrent clusters never overlap."""
+    import random
+    used = set()
+    for net in client.networks.list():
+        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            sub = cfg.get("Subnet", "")
+            if sub.startswith("10."):
+                used.add(sub.split(".")[1])
+    choices = [str(i) for i in range(100, 250) if str(i) not in used]
+    return f"10.{random.choice(choices)}.0.0/16"
+
+
+def remove_prefix_objects(client, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    """Remove every container and network labelled with this test's prefix."""
+    import docker
+    for c in client.containers.list(all=True, filters={"label": f"{PREFIX_LABEL}={prefix}"}):
+        try:
+            c.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    for n in client.networks.list(filters={"label": f"{PREFIX_LABEL}={prefix}"}):
+        try:
+            n.remove()
+        except docker.errors.APIError:
+            pass

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.defaults import apply_defaults, default_pull_policy, image_tag, pod_qos_class
+from core.defaults import apply_defaults, default_pull_policy, default_tolerations, image_tag, pod_qos_class
 
 from .helpers import SEED_DEPLOYMENT_FIXED, SEED_POD, deployment, kind, load, pod
 
@@ -19,8 +19,21 @@ TEMPLATE_SPEC_DEFAULTS = {"dnsPolicy": "ClusterFirst", "restartPolicy": "Always"
 
 
 def defaulted(obj: dict[str, Any]) -> dict[str, Any]:
+    """Defaults plus the DefaultTolerationSeconds plugin, as pod creation applies both."""
     apply_defaults(kind(obj["kind"]), obj)
+    if obj["kind"] == "Pod":
+        default_tolerations(obj)
     return obj
+
+
+def test_toleration_seconds_are_a_setting() -> None:
+    obj = pod()
+    default_tolerations(obj, not_ready=7, unreachable=9)
+    assert obj["spec"]["tolerations"] == [
+        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 7},
+        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 9}]
+    default_tolerations(obj, not_ready=1, unreachable=1)  # idempotent: what is there stays
+    assert [t["tolerationSeconds"] for t in obj["spec"]["tolerations"]] == [7, 9]
 
 
 def test_seed_pod_gets_exactly_kubernetes_defaults() -> None:
