@@ -48,7 +48,9 @@ def cmd_up(a: argparse.Namespace) -> int:
         err.print("jetkube: --nodes must be 0 or more")
         return 2
     settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None,
-                             apiservers=a.apiservers, nodes=a.nodes, runtime=a.runtime)
+                             apiservers=a.apiservers, nodes=a.nodes, runtime=a.runtime,
+                             node_monitor_grace_period=a.node_monitor_grace_period,
+                             toleration_seconds=a.default_toleration_seconds)
     if settings.runtime == "docker" and settings.nodes > 0:
         from ops import dockerhost, images
         try:
@@ -191,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="kubelets to run on this host (default 1, kept in the home; 0: control plane only)")
     up.add_argument("--runtime", choices=("docker", "sim"), default=None,
                     help="docker: real containers (default); sim: simulated nodes, pods Running without containers")
+    up.add_argument("--node-monitor-grace-period", type=float, default=None, metavar="SECONDS",
+                    help="a node whose lease is not renewed this long becomes unreachable (default 40)")
+    up.add_argument("--default-toleration-seconds", type=int, default=None, metavar="SECONDS",
+                    help="new pods stay this long on a not-ready/unreachable node before eviction (default 300)")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what `up` started")

@@ -47,6 +47,8 @@ class ClusterSettings:
     nodes: int = 1  # kubelets (docker) or simulated nodes (sim)
     runtime: str = "docker"  # docker | sim
     cluster_cidr: str = "10.244.0.0/16"  # pod IPs; node i gets the /24 number i
+    node_monitor_grace_period: float = 40.0  # seconds without a lease renewal before a node is unreachable
+    toleration_seconds: int = 300  # how long new pods stay on a not-ready/unreachable node
 
 
 @dataclass
@@ -85,7 +87,8 @@ class Home:
 
     def settings(self, *, api_port: int | None = None, nats_port: int | None = None,
                  sync_always: bool | None = None, apiservers: int | None = None, nodes: int | None = None,
-                 runtime: str | None = None) -> ClusterSettings:
+                 runtime: str | None = None, node_monitor_grace_period: float | None = None,
+                 toleration_seconds: int | None = None) -> ClusterSettings:
         """Load the cluster's settings, creating them on first use (explicit values win)."""
         self.path.mkdir(parents=True, exist_ok=True)
         if self.settings_file.exists():
@@ -107,6 +110,10 @@ class Home:
             s.nodes = nodes
         if runtime:
             s.runtime = runtime
+        if node_monitor_grace_period is not None:
+            s.node_monitor_grace_period = node_monitor_grace_period
+        if toleration_seconds is not None:
+            s.toleration_seconds = toleration_seconds
         self.save_settings(s)
         return s
 

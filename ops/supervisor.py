@@ -96,14 +96,18 @@ class Supervisor:
         replicas = max(self.settings.apiservers, 1)
         for i in range(replicas):
             argv = [sys.executable, "-m", "components.apiserver", "--nats", nats_url, "--prefix", self.settings.prefix,
-                    "--port", str(self.settings.api_port), "--service-cidr", self.settings.service_cidr]
+                    "--port", str(self.settings.api_port), "--service-cidr", self.settings.service_cidr,
+                    "--default-not-ready-toleration-seconds", str(self.settings.toleration_seconds),
+                    "--default-unreachable-toleration-seconds", str(self.settings.toleration_seconds)]
             if replicas > 1:  # one port for all, and reads that see every replica's writes
                 argv += ["--reuse-port", "--consistent-reads"]
             children.append(Child("apiserver" if replicas == 1 else f"apiserver-{i}", argv,
                                   lambda: wait_ready(self.api_url)))
         common = ["--nats", nats_url, "--prefix", self.settings.prefix]
-        for name, module in (("controllers", "components.controllers"), ("scheduler", "components.scheduler")):
-            children.append(self._alive_child(name, [sys.executable, "-m", module, *common]))
+        grace = ["--node-monitor-grace-period", f"{self.settings.node_monitor_grace_period:g}"]
+        children.append(self._alive_child("controllers", [sys.executable, "-m", "components.controllers", *common,
+                                                          *grace]))
+        children.append(self._alive_child("scheduler", [sys.executable, "-m", "components.scheduler", *common]))
         children += self._kubelets(common)
         return children
 

@@ -85,11 +85,11 @@ class Cluster:
         return subprocess.run([*jetkube_argv(), "--home", str(self.home), *args], capture_output=True, text=True,
                               timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
 
-    def up(self, *, ports: bool = True) -> None:
-        """`jetkube up --detach` (with this cluster's ports the first time; a later `up` of the
-        same home relies on the ports the home kept, as a user's second `up` does)."""
+    def up(self, *args: str, ports: bool = True) -> None:
+        """`jetkube up --detach [args]` (with this cluster's ports the first time; a later `up` of
+        the same home relies on the ports the home kept, as a user's second `up` does)."""
         extra = ["--port", str(self.api_port), "--nats-port", str(self.nats_port)] if ports else []
-        done = self.jetkube("up", "--detach", *extra)
+        done = self.jetkube("up", "--detach", *extra, *args)
         self._remember_pids()
         if done.returncode != 0:
             self.down()
@@ -191,16 +191,16 @@ class Cluster:
             return e.code, json.loads(e.read() or b"null")
 
 
-def start_cluster(home: Path) -> Cluster:
+def start_cluster(home: Path, *args: str) -> Cluster:
     cluster = Cluster(home)
-    cluster.up()
+    cluster.up(*args)
     return cluster
 
 
 @contextlib.contextmanager
-def running_cluster(home: Path) -> Iterator[Cluster]:
+def running_cluster(home: Path, *args: str) -> Iterator[Cluster]:
     """A cluster for a whole suite; at the end `jetkube down` must succeed and leave nothing running."""
-    c = start_cluster(home)
+    c = start_cluster(home, *args)
     try:
         yield c
     finally:
