@@ -8,10 +8,14 @@ measured in the same run.
   process, against a cluster started the way `jetkube up` starts one; its ratio to the reference
   says how much of the log's write rate the API server delivers.
 - `watch` — latency from a create to its event on 100 concurrent HTTP watches.
+- `pods` — pod create→Running latency (seen by a watch) on one docker node; reference: docker
+  alone creating and starting the same container.
+- `scheduler` — 10,000 pods placed on 1,000 simulated nodes (pods/s); reference: the rate the
+  same pods were created at; the resident memory of every process of the cluster at that scale.
 
 `report` holds the pure helpers (percentiles, medians, the table), `options` the command line,
 `cluster` brings a cluster up and down, `load` is the load generator (`python -m ops.bench.load`)
 and its launcher, `profile` drives py-spy (`--profile DIR`) and folds its samples.
 """
 
-BENCHMARKS = ("jetstream", "creates", "watch")
+BENCHMARKS = ("jetstream", "creates", "watch", "pods", "scheduler")

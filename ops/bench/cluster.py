@@ -40,6 +40,7 @@ class Cluster:
     sync_always: bool = False
     api_port: int = 0
     nats_port: int = 0
+    args: tuple[str, ...] = ("--nodes", "0")  # `jetkube up` options; by default a control plane only
     proc: asyncio.subprocess.Process | None = field(default=None, init=False)
     pids: dict[str, int] = field(default_factory=dict, init=False)
 
@@ -56,7 +57,7 @@ class Cluster:
                 "--port", str(self.api_port), "--nats-port", str(self.nats_port)]
         if self.sync_always:
             argv.append("--sync-always")
-        return argv
+        return argv + list(self.args)
 
     async def start(self, timeout: float = 90.0) -> None:
         self.api_port = self.api_port or free_port()

@@ -27,6 +27,10 @@ class Plan:
     watch_rate: float
     watch_count: int
     sync_always: bool
+    pods: int
+    pod_rate: float
+    sched_nodes: int
+    sched_pods: int
     profile_dir: Path | None
     profile_seconds: float
     json_out: Path | None
@@ -91,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--watchers", type=_positive_int, default=100)
     g.add_argument("--watch-rate", type=_positive_float, default=200.0, help="creates per second while watched")
     g.add_argument("--watch-count", type=_positive_int, default=None, help="creates while watched (1,000)")
+    g.add_argument("--pods", type=_positive_int, default=None, help="docker pods for create→Running latency (50)")
+    g.add_argument("--pod-rate", type=_positive_float, default=5.0, help="docker pods created per second")
+    g.add_argument("--sched-nodes", type=_positive_int, default=None, help="simulated nodes (1,000)")
+    g.add_argument("--sched-pods", type=_positive_int, default=None, help="pods to schedule on them (10,000)")
     return p
 
 
@@ -112,6 +120,10 @@ def plan(args: argparse.Namespace) -> Plan:
         watch_rate=args.watch_rate,
         watch_count=args.watch_count or (200 if quick else 1_000),
         sync_always=bool(args.sync_always),
+        pods=args.pods or (10 if quick else 50),
+        pod_rate=args.pod_rate,
+        sched_nodes=args.sched_nodes or (100 if quick else 1_000),
+        sched_pods=args.sched_pods or (1_000 if quick else 10_000),
         profile_dir=args.profile,
         profile_seconds=args.profile_seconds,
         json_out=args.json,
