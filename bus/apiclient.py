@@ -6,6 +6,7 @@ or a kubelet goes through the same admission path as one from kubectl.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import orjson
@@ -73,7 +74,7 @@ class ApiClient:
         req = self._req(resource, namespace, name, body=body, subresource=subresource)
         return await call(self.nc, self.prefix, "update", req, self.timeout)
 
-    async def patch(self, resource: str, namespace: str, name: str, patch: dict[str, Any] | list[Any], *,
+    async def patch(self, resource: str, namespace: str, name: str, patch: dict[str, Any] | builtins.list[Any], *,
                     subresource: str = "", content_type: str = "application/merge-patch+json") -> dict[str, Any]:
         req = self._req(resource, namespace, name, body=patch, subresource=subresource, contentType=content_type)
         return await call(self.nc, self.prefix, "patch", req, self.timeout)

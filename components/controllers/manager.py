@@ -1,0 +1,176 @@
+"""The controller manager: one process running a set of controllers over shared informers.
+
+`ControllerManager` connects to the bus, builds the controllers named in its config (each asks
+the shared informers for what it reads), lists every informer once, starts the controllers, and
+guards their root tasks: a worker, monitor or informer task that dies stops the process, loudly.
+
+Adding a controller: write a class with `name`, `start()`, `stop()` that takes a
+`ControllerContext` (see base.py), and add a line to `CONTROLLERS` that builds it from the
+config. Nothing else here changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from bus.apiclient import ApiClient
+from bus.connection import Bus
+from bus.recorder import EventRecorder
+from components.controllers.base import Controller, ControllerContext, cancel
+from components.controllers.clock import Clock, RealClock
+from components.controllers.informers import SharedInformers
+from components.controllers.nodelifecycle import NodeLifecycleController
+from core.nodehealth import Timing
+
+log = structlog.get_logger("controller-manager")
+
+
+@dataclass
+class ManagerConfig:
+    nats_url: str
+    prefix: str = "jk"
+    controllers: tuple[str, ...] = ("nodelifecycle",)
+    workers: int = 4  # per controller
+    # node lifecycle
+    node_monitor_grace_period: float = 40.0
+    node_monitor_period: float = 5.0
+    node_startup_grace_period: float = 60.0
+
+
+def _nodelifecycle(ctx: ControllerContext, cfg: ManagerConfig) -> Controller:
+    timing = Timing(grace_period=cfg.node_monitor_grace_period, startup_grace_period=cfg.node_startup_grace_period)
+    return NodeLifecycleController(ctx, timing=timing, monitor_period=cfg.node_monitor_period, workers=cfg.workers)
+
+
+# name → how to build it. Order is start order (stop is the reverse).
+CONTROLLERS: dict[str, Callable[[ControllerContext, ManagerConfig], Controller]] = {
+    "nodelifecycle": _nodelifecycle,
+}
+
+
+class ControllerManager:
+    def __init__(self, config: ManagerConfig, *, clock: Clock | None = None) -> None:
+        unknown = [c for c in config.controllers if c not in CONTROLLERS]
+        if unknown:
+            raise ValueError(f"unknown controllers {unknown}; known: {sorted(CONTROLLERS)}")
+        self.config = config
+        self.clock: Clock = clock or RealClock()
+        self.bus: Bus | None = None
+        self.informers: SharedInformers | None = None
+        self.controllers: list[Controller] = []
+        self._recorders: list[EventRecorder] = []
+        self._guarded: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._observing_since = float("-inf")
+        self.failed: asyncio.Future[str] | None = None
+
+    async def start(self) -> None:
+        if self.bus is not None:
+            return
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # half-started: release the connection and whatever runs already
+            raise
+
+    async def _start(self) -> None:
+        self._stopping = False
+        self.failed = asyncio.get_running_loop().create_future()
+        self.bus = await Bus(self.config.nats_url, prefix=self.config.prefix,
+                             name="controller-manager").connect(provision_streams=False)
+        nc = self.bus.nc
+        assert nc is not None
+        self.informers = SharedInformers(self.bus.logs)
+
+        def api(name: str) -> ApiClient:
+            return ApiClient(nc, self.config.prefix, f"system:controller:{name}")
+
+        def recorder(component: str) -> EventRecorder:
+            rec = EventRecorder(api(component), component)
+            self._recorders.append(rec)
+            return rec
+
+        self._observing_since = self.clock.monotonic()
+        ctx = ControllerContext(informers=self.informers, clock=self.clock, api=api, recorder=recorder,
+                                spawn=self._spawn, observing_since=lambda: self._observing_since)
+        wanted = [n for n in CONTROLLERS if n in self.config.controllers]
+        self.controllers = [CONTROLLERS[n](ctx, self.config) for n in wanted]
+        await self.informers.start()
+        for inf in self.informers.informers:
+            if inf.task is not None:
+                self._guard(inf.task)
+        for rec in self._recorders:
+            await rec.start()
+        self._watcher = self._spawn(self._watch_connection(), "connection-watch")
+        for c in self.controllers:
+            await c.start()
+        log.info("controller manager started", controllers=wanted, prefix=self.config.prefix)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for c in reversed(self.controllers):
+            try:
+                await c.stop()
+            except Exception:
+                log.exception("controller failed to stop", controller=c.name)
+        self.controllers = []
+        if self._watcher is not None:
+            await cancel([self._watcher])
+            self._watcher = None
+        if self.informers is not None:
+            await self.informers.stop()
+            self.informers = None
+        for rec in self._recorders:
+            await rec.stop()
+        self._recorders = []
+        self._guarded = []
+        if self.bus is not None:
+            await self.bus.close()
+            self.bus = None
+
+    async def __aenter__(self) -> ControllerManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _watch_connection(self, every: float = 0.5) -> None:
+        """Move `observing_since` to now while disconnected and after every reconnect (counted, so a
+        blip between two looks is not missed)."""
+        assert self.bus is not None and self.bus.nc is not None
+        nc = self.bus.nc
+        seen = nc.stats["reconnects"]
+        while True:
+            await self.clock.sleep(every)
+            reconnects = nc.stats["reconnects"]
+            if not nc.is_connected or reconnects != seen:
+                if reconnects != seen:
+                    log.warning("reconnected to NATS: heartbeats are judged from now", reconnects=reconnects)
+                seen = reconnects
+                self._observing_since = self.clock.monotonic()
+
+    # -- root tasks -----------------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self._guard(task)
+        return task
+
+    def _guard(self, task: asyncio.Task[None]) -> None:
+        self._guarded.append(task)
+        task.add_done_callback(self._root_done)
+
+    def _root_done(self, task: asyncio.Task[None]) -> None:
+        if self._stopping or task.cancelled():
+            return
+        exc = task.exception()
+        why = f"root task {task.get_name()} ended" + (f": {exc!r}" if exc else "")
+        log.error("root task died; stopping", task=task.get_name(), exc_info=exc)
+        if self.failed is not None and not self.failed.done():
+            self.failed.set_result(why)
