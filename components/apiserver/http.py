@@ -22,6 +22,7 @@ from bus.log import LogError, Unavailable
 from components.apiserver import discovery, openapi, tables
 from components.apiserver.admission import MAX_BODY, parse_body
 from components.apiserver.resources import Resources, WriteContext
+from components.apiserver.streaming import PodStreams
 from components.apiserver.watch import WatchRequest, open_watch
 from core import errors
 from core.kinds import Kind, Registry
@@ -66,8 +67,10 @@ def status_response(err: errors.ApiError) -> web.Response:
 
 
 class HttpApi:
-    def __init__(self, resources: Resources, registry: Registry, *, ready: asyncio.Event) -> None:
+    def __init__(self, resources: Resources, registry: Registry, *, ready: asyncio.Event,
+                 streams: PodStreams | None = None) -> None:
         self.resources = resources
+        self.streams = streams  # pods/log, exec, attach (and portforward's refusal), over the bus
         self.registry = registry
         self.ready = ready
         self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
@@ -204,6 +207,8 @@ class HttpApi:
                     field_selector=q.get("fieldSelector", ""))
                 return _json(self._list_body(t.kind, result.items, result.resource_version, ""))
             raise errors.MethodNotAllowed(f"{method} is not supported on a collection of {t.kind.resource}")
+        if t.subresource in ("log", "exec", "attach", "portforward") and self.streams is not None:
+            return await self.streams.handle(request, t.kind, ns, t.name, t.subresource)
         if t.subresource in ("log", "exec", "attach", "portforward", "eviction"):
             return await self._node_subresource(t)
         if t.subresource == "scale":

@@ -19,6 +19,7 @@ from components.apiserver.busapi import BusApi
 from components.apiserver.cache import WatchCache
 from components.apiserver.http import HttpApi
 from components.apiserver.resources import Resources, Settings
+from components.apiserver.streaming import PodStreams
 from core.kinds import REGISTRY, Stream
 
 log = structlog.get_logger("apiserver")
@@ -70,7 +71,9 @@ class ApiServer:
                                        self.config.not_ready_toleration_seconds,
                                        self.config.unreachable_toleration_seconds)))
         await self.resources.ensure_initial_namespaces()
-        http = HttpApi(self.resources, REGISTRY, ready=self.ready)
+        assert self.bus.nc is not None
+        http = HttpApi(self.resources, REGISTRY, ready=self.ready,
+                       streams=PodStreams(self.resources, self.bus.nc, self.config.prefix))
         self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False, handler_cancellation=True,
                                      shutdown_timeout=5)
         await self._runner.setup()
