@@ -72,7 +72,7 @@ def busybox_pod(name: str, command: str, **spec: Any) -> dict[str, Any]:
 
 def test_seed_pod_runs_with_ip_and_node(cluster: Cluster, ns: str) -> None:
     cluster.ok("create", "-n", ns, "-f", str(SEED / "pod-definition.yml"))
-    p = running(cluster, ns, "myapp-pod")
+    p = running(cluster, ns, "nginx-pod")
     st = p["status"]
     assert st["podIP"] and st["hostIP"] and p["spec"]["nodeName"]
     assert st["containerStatuses"][0]["ready"] is True
@@ -80,7 +80,7 @@ def test_seed_pod_runs_with_ip_and_node(cluster: Cluster, ns: str) -> None:
     wide = cluster.ok("get", "pods", "-n", ns, "-o", "wide").out
     assert st["podIP"] in wide and p["spec"]["nodeName"] in wide
     assert "Running" in wide
-    described = cluster.ok("describe", "pod", "myapp-pod", "-n", ns).out
+    described = cluster.ok("describe", "pod", "nginx-pod", "-n", ns).out
     for text in ("Conditions:", "PodScheduled", "Ready", "Scheduled", "Started", "Successfully assigned"):
         assert text in described, described
 
