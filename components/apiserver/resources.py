@@ -429,6 +429,10 @@ class Resources:
         key = obj_key(kind, namespace, name)
         for _ in _attempts():
             old = await self._current(kind, key)
+            want_uid = (binding.get("metadata") or {}).get("uid") if isinstance(binding.get("metadata"), dict) else None
+            if want_uid and want_uid != old["metadata"].get("uid"):
+                raise errors.Conflict(f"Precondition failed: UID in precondition: {want_uid}, UID in object meta: "
+                                      f"{old['metadata'].get('uid')}", kind="pods", name=name)
             if (old.get("spec") or {}).get("nodeName"):
                 raise errors.Conflict(f'pod {name} is already assigned to node "{old["spec"]["nodeName"]}"',
                                       kind="pods", name=name)

@@ -193,6 +193,17 @@ async def test_binding_sets_the_node_once(client: Client) -> None:
     assert code == 409
 
 
+async def test_binding_honours_the_uid_precondition(client: Client) -> None:
+    _, created = await client.post(PODS, pod("u"))
+    stale = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "u", "uid": "not-this-pod"},
+             "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"}}
+    code, s = await client.post(f"{PODS}/u/binding", stale)
+    assert code == 409 and "Precondition failed: UID in precondition: not-this-pod" in s["message"]
+    stale["metadata"]["uid"] = created["metadata"]["uid"]
+    code, _ = await client.post(f"{PODS}/u/binding", stale)
+    assert code == 201
+
+
 async def test_tables(client: Client) -> None:
     await client.post(PODS, pod("t1"))
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
