@@ -73,15 +73,6 @@ def free_cluster_cidr(client) -> str:  # type: ignore[no-untyped-def]
 
 
 def remove_prefix_objects(client, prefix: str) -> None:  # type: ignore[no-untyped-def]
-    """Remove every container and network labelled with this test's prefix."""
-    import docker
-    for c in client.containers.list(all=True, filters={"label": f"{PREFIX_LABEL}={prefix}"}):
-        try:
-            c.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-    for n in client.networks.list(filters={"label": f"{PREFIX_LABEL}={prefix}"}):
-        try:
-            n.remove()
-        except docker.errors.APIError:
-            pass
+    """Remove every container and network labelled with this test's prefix (as `jetkube down` does)."""
+    from ops.dockerhost import remove_cluster_objects
+    remove_cluster_objects(client, prefix)
