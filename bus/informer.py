@@ -78,10 +78,8 @@ class Informer:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            # bounded: a cancellation swallowed inside the log client must not hang a stopping process
+            await asyncio.wait([task], timeout=5)
 
     @property
     def task(self) -> asyncio.Task[None] | None:

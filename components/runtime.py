@@ -52,7 +52,19 @@ async def run_until_stopped(service: Service, *, failed: Callable[[], Awaitable[
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await service.start()
+    starting = asyncio.ensure_future(service.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # told to stop while still starting (say, NATS not reachable yet)
+        starting.cancel()
+        try:
+            await starting
+        except (asyncio.CancelledError, Exception):
+            pass
+        await service.stop()
+        return 0
+    stopping.cancel()
+    starting.result()  # a failed start fails loudly
     waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
     if failed is not None:
         waiters.append(asyncio.ensure_future(failed()))

@@ -123,6 +123,8 @@ class Supervisor:
         base = [sys.executable, "-m", "components.kubelet", *common, "--cluster-cidr", s.cluster_cidr,
                 "--root-dir", str(self.home.kubelet_dir)]
         if s.runtime == "sim":
+            # simulated pod IPs are never routed: a /8 gives each of thousands of nodes a full /24
+            base[base.index("--cluster-cidr") + 1] = "10.0.0.0/8"
             argv = [*base, "--runtime", "sim", "--nodes", str(s.nodes), "--node-name", "sim"]
             return [Child("kubelet-sim", argv, lambda: wait_node(self.api_url, "sim-0"))]
         kubelets = []

@@ -185,6 +185,7 @@ def test_describe_pod_and_deployment(cluster: Cluster, ns: str) -> None:
     p = pod("described", image="nginx:1.27", labels={"app": "described", "tier": "web"})
     p["spec"]["containers"][0]["ports"] = [{"containerPort": 80}]
     p["spec"]["containers"][0]["env"] = [{"name": "MODE", "value": "fast"}]
+    p["spec"]["schedulerName"] = "nobody"  # left unscheduled, so the only Events are the test's own
     cluster.ok("apply", "-n", ns, "-f", "-", stdin=json.dumps(p))
     out = cluster.ok("describe", "-n", ns, "pod", "described").out
     fields = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in out.splitlines() if ":" in ln}
