@@ -6,6 +6,7 @@ SIGTERM and SIGINT only set the stop flag; the service then drains through its o
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -20,6 +21,28 @@ import structlog
 class Service(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+class GuardedService(Service, Protocol):
+    """A service whose root tasks resolve `failed` when one dies (set once started)."""
+
+    @property
+    def failed(self) -> asyncio.Future[Any] | None: ...
+
+
+def add_bus_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every component process takes: where NATS is and which cluster."""
+    p.add_argument("--nats", required=True, help="NATS URL")
+    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+
+
+async def run_guarded(service: GuardedService) -> int:
+    """`run_until_stopped`, also stopping (exit 1) when one of the service's root tasks fails."""
+    async def failed() -> object:
+        assert service.failed is not None
+        return await service.failed
+
+    return await run_until_stopped(service, failed=failed)
 
 
 def run(main: Coroutine[Any, Any, int]) -> int:

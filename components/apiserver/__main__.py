@@ -6,13 +6,12 @@ import argparse
 import sys
 
 from components.apiserver.server import ApiServer, ApiServerConfig
-from components.runtime import configure_logging, run, run_until_stopped
+from components.runtime import add_bus_arguments, configure_logging, run, run_guarded
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="jetkube-apiserver")
-    p.add_argument("--nats", required=True, help="NATS URL")
-    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+    add_bus_arguments(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=6443)
     p.add_argument("--service-cidr", default="10.96.0.0/12")
@@ -33,11 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                                        not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
                                        unreachable_toleration_seconds=a.default_unreachable_toleration_seconds))
 
-    async def failed() -> object:
-        assert server.failed is not None
-        return await server.failed
-
-    return run(run_until_stopped(server, failed=failed))
+    return run(run_guarded(server))
 
 
 if __name__ == "__main__":

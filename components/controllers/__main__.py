@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from components.controllers.manager import CONTROLLERS, ControllerManager, ManagerConfig
-from components.runtime import configure_logging, run, run_until_stopped
+from components.runtime import add_bus_arguments, configure_logging, run, run_guarded
 
 
 def _seconds(text: str) -> float:
@@ -26,8 +26,7 @@ def _seconds(text: str) -> float:
 
 def parse_args(argv: list[str] | None = None) -> ManagerConfig:
     p = argparse.ArgumentParser(prog="jetkube-controller-manager")
-    p.add_argument("--nats", required=True, help="NATS URL")
-    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+    add_bus_arguments(p)
     p.add_argument("--controllers", default=",".join(CONTROLLERS),
                    help=f"comma-separated controllers to run (known: {', '.join(CONTROLLERS)})")
     p.add_argument("--workers", type=int, default=4, help="concurrent reconciles per controller")
@@ -55,11 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("controller-manager")
     manager = ControllerManager(config)
 
-    async def failed() -> object:
-        assert manager.failed is not None
-        return await manager.failed
-
-    return run(run_until_stopped(manager, failed=failed))
+    return run(run_guarded(manager))
 
 
 if __name__ == "__main__":

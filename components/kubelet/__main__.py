@@ -8,14 +8,13 @@ import sys
 from components.kubelet.config import KubeletConfig
 from components.kubelet.docker_runtime import DockerUnavailable
 from components.kubelet.service import ConfigurationError, Kubelet
-from components.runtime import configure_logging, run, run_until_stopped
+from components.runtime import add_bus_arguments, configure_logging, run, run_guarded
 from core.schema.quantity import QuantityError, parse_quantity
 
 
 def parse_args(argv: list[str] | None = None) -> KubeletConfig:
     p = argparse.ArgumentParser(prog="jetkube-kubelet")
-    p.add_argument("--nats", required=True, help="NATS URL")
-    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+    add_bus_arguments(p)
     p.add_argument("--node-name", action="append", default=[],
                    help="the node's name (sim: the base of <name>-<i> with --nodes, or repeat it for explicit names)")
     p.add_argument("--runtime", choices=("docker", "sim"), default="docker")
@@ -60,13 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("kubelet")
     kubelet = Kubelet(config)
 
-    async def failed() -> object:
-        assert kubelet.failed is not None
-        return await kubelet.failed
-
     async def go() -> int:
         try:
-            return await run_until_stopped(kubelet, failed=failed)
+            return await run_guarded(kubelet)
         except (DockerUnavailable, ConfigurationError) as e:
             print(f"jetkube-kubelet: {e}", file=sys.stderr)
             await kubelet.stop()

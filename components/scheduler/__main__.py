@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components.runtime import configure_logging, run, run_until_stopped
+from components.runtime import add_bus_arguments, configure_logging, run, run_guarded
 from components.scheduler.podinfo import DEFAULT_SCHEDULER
 from components.scheduler.service import Scheduler, SchedulerConfig
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="jetkube-scheduler")
-    p.add_argument("--nats", required=True, help="NATS URL")
-    p.add_argument("--prefix", default="jk", help="the cluster's subject and stream prefix")
+    add_bus_arguments(p)
     p.add_argument("--name", default=DEFAULT_SCHEDULER, help="the spec.schedulerName this scheduler serves")
     p.add_argument("--percentage-of-nodes-to-score", type=int, default=0, metavar="PERCENT",
                    help="stop filtering after this share of the nodes fit (0: Kubernetes' adaptive rule)")
@@ -28,11 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                                           percentage_of_nodes_to_score=a.percentage_of_nodes_to_score,
                                           max_binds_in_flight=a.max_binds_in_flight))
 
-    async def failed() -> object:
-        assert scheduler.failed is not None
-        return await scheduler.failed
-
-    return run(run_until_stopped(scheduler, failed=failed))
+    return run(run_guarded(scheduler))
 
 
 if __name__ == "__main__":
