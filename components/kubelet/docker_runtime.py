@@ -87,6 +87,9 @@ class DockerRuntime:
         self._image_infos: dict[str, ImageInfo] = {}
         self._closed = False
         self._stale: set[str] = set()  # containers an event reported on since they were last inspected
+        # Containers this runtime is starting (id → when): their "start" event is no news to the
+        # sync that started them, which observes them right after, so it wakes no other sync.
+        self._starting: dict[str, float] = {}
         self._events: Any = None
         self._events_thread: threading.Thread | None = None
 
@@ -353,7 +356,7 @@ class DockerRuntime:
                 raise RuntimeFailure(f'sandbox image "{PAUSE_IMAGE}" is missing; build it with '
                                      "`jetkube image build pause`") from e
             try:
-                api.start(cid)
+                self._start_own(cid)
             except docker.errors.APIError as e:
                 try:
                     api.remove_container(cid, force=True)
@@ -388,10 +391,23 @@ class DockerRuntime:
     async def start_container(self, cid: str) -> None:
         def _start() -> None:
             try:
-                self.api.start(cid)
+                self._start_own(cid)
             except docker.errors.APIError as e:
                 raise RuntimeFailure(_explain(e)) from e
         await self._call(_start)
+
+    def _start_own(self, cid: str) -> None:
+        """`docker start`, marking the container so its own "start" event is not taken as news."""
+        now = time.monotonic()
+        if len(self._starting) > 256:  # events missed (a reconnect): forget marks that are old
+            for old in [k for k, t in list(self._starting.items()) if now - t > 60.0]:
+                self._starting.pop(old, None)
+        self._starting[cid] = now
+        try:
+            self.api.start(cid)
+        except BaseException:
+            self._starting.pop(cid, None)
+            raise
 
     async def stop_container(self, cid: str, grace: int) -> None:
         """The image's stop signal (SIGTERM by default), SIGKILL once `grace` seconds have passed.
@@ -449,7 +465,8 @@ class DockerRuntime:
     # -- events -----------------------------------------------------------------------------------
     def watch(self, on_uid: Callable[[str], None]) -> None:
         """Call `on_uid(uid)` on the event loop whenever a container of a pod on this node starts,
-        dies or goes away (so a crash is seen at once, not at the next resync)."""
+        dies or goes away (so a crash is seen at once, not at the next resync). The "start" of a
+        container this runtime started itself is skipped: the sync that started it observes it next."""
         loop = asyncio.get_running_loop()
 
         def _run() -> None:
@@ -464,10 +481,14 @@ class DockerRuntime:
                         return
                     for ev in stream:
                         uid = ((ev.get("Actor") or {}).get("Attributes") or {}).get(UID_LABEL)
+                        action = str(ev.get("Action") or ev.get("status") or "")
+                        cid = str(ev.get("id") or (ev.get("Actor") or {}).get("ID") or "")
+                        if action == "start" and self._starting.pop(cid, None) is not None:
+                            continue  # we started it; the sync that did is looking at it
                         if uid and not self._closed:
                             # dockerd sends "die" before its container listing says "exited":
                             # the next observation inspects this container afresh.
-                            self._stale.add(str(ev.get("id") or (ev.get("Actor") or {}).get("ID") or ""))
+                            self._stale.add(cid)
                             loop.call_soon_threadsafe(on_uid, uid)
                 except Exception as e:
                     if self._closed:

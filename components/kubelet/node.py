@@ -92,6 +92,7 @@ class NodeAgent:
         self.by_name: dict[tuple[str, str], str] = {}  # (namespace, name) → uid
         self.mem: dict[str, Memory] = {}
         self.written: dict[str, Obj] = {}  # uid → the pod our last status patch returned
+        self.sending: dict[str, Obj] = {}  # uid → the status a patch in flight will leave
         self.sandbox_errors: dict[str, str] = {}
         self.log = log.bind(node=name)
 
@@ -123,8 +124,11 @@ class NodeAgent:
         for key in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             if pm.get(key) != nm.get(key):
                 return True
+        status = new.get("status") or {}
+        if uid in self.sending and status == self.sending[uid]:
+            return False  # our own status patch, seen before its reply came back
         ours = self.written.get(uid)
-        return (new.get("status") or {}) != ((ours or {}).get("status") or {})
+        return status != ((ours or {}).get("status") or {})
 
     def find(self, namespace: str, name: str) -> Obj | None:
         uid = self.by_name.get((namespace, name))
@@ -435,6 +439,8 @@ class NodeAgent:
         if not patch:
             return
         md = pod.get("metadata") or {}
+        # The informer may deliver the patched pod before the reply: it is ours, not a change to act on.
+        self.sending[uid] = {**(current.get("status") or {}), **patch}
         async with self.shared.status_slots:
             try:
                 written = await self.shared.api.patch("pods", md.get("namespace", ""), md.get("name", ""),
@@ -447,6 +453,8 @@ class NodeAgent:
                 self.log.warning("pod status not written: API server timed out", pod=_key(pod))
                 self.shared.enqueue_after(self.name, uid, 1.0)
                 return
+            finally:
+                self.sending.pop(uid, None)
         if _uid(written) == uid:
             self.written[uid] = written
 

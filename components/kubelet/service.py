@@ -470,16 +470,23 @@ class Kubelet:
                 self.queue.done(key)
 
     async def _resync_loop(self) -> None:
+        """Every pod is looked at again once per period, spread over the period: a burst of one
+        docker listing per pod at once would hold up the pods being started at that moment.
+        Containers of pods gone from the log are looked at (removed) at once."""
+        period = self.config.resync
         while True:
-            await asyncio.sleep(self.config.resync)
+            await asyncio.sleep(period)
             for agent in self.agents.values():
-                for uid in list(agent.pods):
-                    self.queue.add((agent.name, uid))
+                known = list(agent.pods)
                 try:
-                    for uid in await agent.runtime.pods():
-                        self.queue.add((agent.name, uid))
+                    orphans = [uid for uid in await agent.runtime.pods() if uid not in agent.pods]
                 except Exception as e:
+                    orphans = []
                     log.warning("runtime listing failed", node=agent.name, error=str(e))
+                for uid in orphans:
+                    self.queue.add((agent.name, uid))
+                for i, uid in enumerate(known):
+                    self.queue.add_after((agent.name, uid), period * i / len(known))
 
     # -- logs and exec ----------------------------------------------------------------------------
     async def _serve_streams(self) -> None:
