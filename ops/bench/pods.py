@@ -172,9 +172,16 @@ async def measure_latency(cluster: Cluster, *, count: int, rate: float, prefix: 
             await watch.until(lambda: all(n in watch.running for n in created), timeout)
             res.latencies = [watch.running[n] - t for n, t in created.items() if n in watch.running]
             res.missing = sum(1 for n in created if n not in watch.running)
-        # clean up: delete them (the kubelet removes the containers)
+        # clean up: delete them and wait until the kubelet has removed them, so that the next run
+        # does not share docker with 50 terminations
         async with session.delete(f"{cluster.url}/api/v1/namespaces/{NS}/pods?labelSelector=bench%3Dpods") as r:
             await r.read()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with session.get(f"{cluster.url}/api/v1/namespaces/{NS}/pods?labelSelector=bench%3Dpods") as r:
+                if not (await r.json()).get("items"):
+                    break
+            await asyncio.sleep(0.5)
     return res
 
 
