@@ -22,9 +22,9 @@ import structlog
 
 from bus.apiclient import ApiClient
 from bus.recorder import EventRecorder
-from components.controllers.clock import Clock
+from components.clock import Clock
 from components.controllers.informers import SharedInformers
-from components.controllers.workqueue import ShutDown, WorkQueue
+from components.workqueue import ShutDown, WorkQueue
 
 K = TypeVar("K", bound=Hashable)
 

@@ -22,7 +22,7 @@ from bus.apiclient import ApiClient
 from bus.connection import Bus
 from bus.recorder import EventRecorder
 from components.controllers.base import Controller, ControllerContext, cancel
-from components.controllers.clock import Clock, RealClock
+from components.clock import Clock, RealClock
 from components.controllers.informers import SharedInformers
 from components.controllers.nodelifecycle import NodeLifecycleController
 from core.nodehealth import Timing

@@ -32,7 +32,7 @@ from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Requeue, cancel, run_workers
 from components.controllers.informers import pod_node_name
-from components.controllers.workqueue import WorkQueue
+from components.workqueue import WorkQueue
 from core.keys import KeyFilter
 from core.kinds import Stream
 from core.nodehealth import (

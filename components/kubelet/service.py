@@ -47,7 +47,7 @@ from components.kubelet.nodestatus import (HEALTHY, LEASE_NAMESPACE, NodeFacts, 
 from components.kubelet.resolve import pick_container, pick_instance, pod_not_found
 from components.kubelet.runtime import Runtime
 from components.kubelet.sim_runtime import SimRuntime
-from components.kubelet.workqueue import WorkQueue
+from components.workqueue import ShutDown, WorkQueue
 from core.errors import NotFound
 from core.keys import KeyFilter
 from core.kinds import Stream
@@ -72,7 +72,7 @@ class Kubelet:
         self.facts: dict[str, NodeFacts] = {}
         self.node_uids: dict[str, str] = {}
         self.posted: dict[str, Obj] = {}  # node → the Node our last status post returned
-        self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue(name="kubelet")
         self.pod_informer: Informer | None = None
         self.node_informer: Informer | None = None
         self.recorders: list[EventRecorder] = []
@@ -169,7 +169,7 @@ class Kubelet:
         self.ready.clear()
         # Close the queue first: a worker whose cancellation got lost (asyncio.wait_for in a nats
         # request can swallow one before Python 3.12) finds it closed and ends anyway.
-        self.queue.close()
+        self.queue.shutdown()
         tasks, self._tasks = self._tasks, []
         side, self._side = set(self._side), set()
         for t in [*tasks, *side]:
@@ -208,8 +208,8 @@ class Kubelet:
         self._tasks.append(task)
 
     def _guard(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or self.failed is None or self.failed.done():
-            return
+        if task.cancelled() or self.failed is None or self.failed.done() or self.queue.shutting_down:
+            return  # stopping (workers end when the queue shuts down)
         exc = task.exception() or RuntimeError(f"{task.get_name()} ended")
         log.error("root task died; the kubelet stops", task=task.get_name(), error=repr(exc))
         self.failed.set_result(exc)
@@ -455,7 +455,10 @@ class Kubelet:
 
     async def _worker(self) -> None:
         while True:
-            key = await self.queue.get()
+            try:
+                key = await self.queue.get()
+            except ShutDown:
+                return
             node, uid = key
             agent = self.agents.get(node)
             try:

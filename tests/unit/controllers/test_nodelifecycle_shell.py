@@ -17,7 +17,7 @@ from bus.log import Op
 from bus.memory import MemoryLog
 from bus.recorder import EventRecorder
 from components.controllers.base import ControllerContext, Requeue
-from components.controllers.clock import FakeClock
+from components.clock import FakeClock
 from components.controllers.informers import SharedInformers
 from components.controllers.nodelifecycle import NodeLifecycleController
 from core.keys import ObjectKey

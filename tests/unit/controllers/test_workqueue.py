@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from components.controllers.base import Requeue, run_worker
-from components.controllers.clock import FakeClock
-from components.controllers.workqueue import (
+from components.clock import FakeClock
+from components.workqueue import (
     ExponentialBackoff,
     MaxOf,
     ShutDown,

@@ -14,7 +14,7 @@ from components.kubelet.backoff import BackoffPolicy
 from components.kubelet.node import NodeAgent, Shared
 from components.kubelet.runtime import ContainerConfig, PodIdentity, SandboxConfig
 from components.kubelet.sim_runtime import SimRuntime
-from components.kubelet.workqueue import WorkQueue
+from components.workqueue import ShutDown, WorkQueue
 from core.podstatus import EXITED, PENDING, READY, RUNNING
 from tests.unit.kubelet.helpers import pod
 
@@ -41,14 +41,14 @@ async def test_queue_delayed_adds_keep_the_earliest_time() -> None:
     q: WorkQueue[str] = WorkQueue()
     q.add_after("a", 30)
     q.add_after("a", 60)
-    first = q._timers["a"][0]
+    first = q.waiting["a"]
     q.add_after("a", 10)
-    assert q._timers["a"][0] < first
+    assert q.waiting["a"] < first
     q.add_after("b", 0)
     assert await q.get() == "b"
-    q.close()
-    assert q._timers == {}
-    with pytest.raises(asyncio.CancelledError):
+    q.shutdown()
+    assert q.waiting == {}
+    with pytest.raises(ShutDown):
         await q.get()
 
 

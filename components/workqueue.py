@@ -1,5 +1,8 @@
 """A deduplicating, delaying, rate-limited workqueue, as client-go's `util/workqueue`.
 
+Shared plumbing (like `components/runtime.py`): the controllers' reconcile loops and the
+kubelet's pod workers both use it.
+
 Informer handlers `add` keys; workers `get` a key, reconcile it, then call `done`. The queue
 guarantees:
 - a key waiting in the queue is there once, however often it is added (dedupe);
@@ -19,7 +22,7 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Generic, Protocol, TypeVar
 
-from components.controllers.clock import Clock, RealClock, Timer
+from components.clock import Clock, RealClock, Timer
 
 K = TypeVar("K", bound=Hashable)
 

@@ -1,4 +1,6 @@
-"""Time for controllers: a real clock, and a fake one that tests move by hand.
+"""Time for components: a real clock, and a fake one that tests move by hand.
+
+Shared plumbing (like `components/runtime.py`), not a component.
 
 Controllers read time only through `Clock`, so their timing (workqueue delays and backoff,
 heartbeat deadlines, eviction times) is tested by advancing a `FakeClock`, never by sleeping.
