@@ -1,7 +1,7 @@
 """Taints and tolerations: which toleration lets a pod stay on (or be scheduled to) a tainted node.
 
 Pure functions over the JSON shapes of `spec.taints` (Node) and `spec.tolerations` (Pod), as read
-from the log. The scheduler asks `untolerated` with the effects it filters on (NoSchedule,
+from the log, and over their parsed tuples (`Taint`, `Toleration`), which the scheduler hashes. The scheduler asks `untolerated` with the effects it filters on (NoSchedule,
 NoExecute) or counts PreferNoSchedule for scoring; the node lifecycle controller asks
 `toleration_seconds` to time NoExecute evictions. Matching follows Kubernetes'
 `Toleration.ToleratesTaint`: an empty effect matches every effect, an empty key with operator
@@ -10,9 +10,9 @@ Exists matches every key, operator Exists ignores the value, Equal (or no operat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 Obj = dict[str, Any]
 
@@ -21,20 +21,55 @@ PREFER_NO_SCHEDULE = "PreferNoSchedule"
 NO_EXECUTE = "NoExecute"
 
 
+class Taint(NamedTuple):
+    key: str
+    value: str
+    effect: str
+
+
+class Toleration(NamedTuple):
+    key: str
+    operator: str
+    value: str
+    effect: str
+
+
+def parse_taint(t: Mapping[str, Any]) -> Taint:
+    return Taint(str(t.get("key") or ""), str(t.get("value") or ""), str(t.get("effect") or ""))
+
+
+def parse_toleration(t: Mapping[str, Any]) -> Toleration:
+    return Toleration(str(t.get("key") or ""), str(t.get("operator") or ""), str(t.get("value") or ""),
+                      str(t.get("effect") or ""))
+
+
+def parse_taints(raw: Any) -> tuple[Taint, ...]:
+    """A node's `spec.taints` as hashable tuples (what the scheduler caches decisions on)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(parse_taint(t) for t in raw if isinstance(t, Mapping))
+
+
+def parse_tolerations(raw: Any) -> tuple[Toleration, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(parse_toleration(t) for t in raw if isinstance(t, Mapping))
+
+
+def tolerates_taint(t: Toleration, taint: Taint) -> bool:
+    """Whether one toleration tolerates one taint: the one matching rule, for tuples and dicts."""
+    if t.effect and t.effect != taint.effect:
+        return False
+    if t.key and t.key != taint.key:
+        return False
+    if t.operator in ("", "Equal"):
+        return t.value == taint.value
+    return t.operator == "Exists"  # an operator we do not know tolerates nothing (validation refuses it)
+
+
 def toleration_matches(toleration: Obj, taint: Obj) -> bool:
-    """Whether one toleration tolerates one taint."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != (taint.get("effect") or ""):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != (taint.get("key") or ""):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False  # an operator we do not know tolerates nothing (validation refuses it anyway)
+    """Whether one toleration tolerates one taint (the JSON shapes)."""
+    return tolerates_taint(parse_toleration(toleration), parse_taint(taint))
 
 
 def matching_toleration(tolerations: Iterable[Obj] | None, taint: Obj) -> Obj | None:

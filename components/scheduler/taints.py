@@ -2,61 +2,25 @@
 
 A node repels pods with taints (`spec.taints`); a pod declares the taints it tolerates. The
 TaintToleration filter only looks at NoSchedule and NoExecute taints, its score counts the
-PreferNoSchedule taints a pod does not tolerate. Matching follows `Toleration.ToleratesTaint`:
-an empty effect matches every effect, an empty key with Exists matches every key, the operator
-Equal (or empty) compares values. Pure; dicts in, tuples and booleans out.
+PreferNoSchedule taints a pod does not tolerate. The types, parsing and the matching rule are
+`core.taints` (shared with the node lifecycle controller); here are the scheduler's questions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
 
-NO_SCHEDULE = "NoSchedule"
-NO_EXECUTE = "NoExecute"
-PREFER_NO_SCHEDULE = "PreferNoSchedule"
+from core.taints import (NO_EXECUTE, NO_SCHEDULE, PREFER_NO_SCHEDULE, Taint, Toleration, parse_taints,
+                         parse_tolerations)
+from core.taints import tolerates_taint as tolerates
+
+__all__ = ["NO_EXECUTE", "NO_SCHEDULE", "NOT_READY_KEY", "PREFER_NO_SCHEDULE", "Taint", "Toleration",
+           "UNREACHABLE_KEY", "UNSCHEDULABLE_KEY", "count_untolerated", "first_untolerated", "parse_taints",
+           "parse_tolerations", "prefer_tolerations", "tolerated", "tolerates"]
 
 UNSCHEDULABLE_KEY = "node.kubernetes.io/unschedulable"
 NOT_READY_KEY = "node.kubernetes.io/not-ready"
 UNREACHABLE_KEY = "node.kubernetes.io/unreachable"
-
-
-class Taint(NamedTuple):
-    key: str
-    value: str
-    effect: str
-
-
-class Toleration(NamedTuple):
-    key: str
-    operator: str
-    value: str
-    effect: str
-
-
-def parse_taints(raw: Any) -> tuple[Taint, ...]:
-    if not isinstance(raw, list):
-        return ()
-    return tuple(Taint(str(t.get("key") or ""), str(t.get("value") or ""), str(t.get("effect") or ""))
-                 for t in raw if isinstance(t, Mapping))
-
-
-def parse_tolerations(raw: Any) -> tuple[Toleration, ...]:
-    if not isinstance(raw, list):
-        return ()
-    return tuple(Toleration(str(t.get("key") or ""), str(t.get("operator") or ""), str(t.get("value") or ""),
-                            str(t.get("effect") or ""))
-                 for t in raw if isinstance(t, Mapping))
-
-
-def tolerates(t: Toleration, taint: Taint) -> bool:
-    if t.effect and t.effect != taint.effect:
-        return False
-    if t.key and t.key != taint.key:
-        return False
-    if t.operator in ("", "Equal"):
-        return t.value == taint.value
-    return t.operator == "Exists"
 
 
 def tolerated(tolerations: Iterable[Toleration], taint: Taint) -> bool:
