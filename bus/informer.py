@@ -18,6 +18,7 @@ import orjson
 import structlog
 
 from bus.log import Compacted, Entry, EventLog, Op, Unavailable
+from bus.revisions import RevisionWaiters
 from core.keys import KeyFilter, ObjectKey
 
 log = structlog.get_logger("informer")
@@ -47,7 +48,7 @@ class Informer:
         self.synced = asyncio.Event()
         self._handlers: list[Handler] = []
         self._task: asyncio.Task[None] | None = None
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters = RevisionWaiters()
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -62,11 +63,7 @@ class Informer:
 
     async def wait_for(self, revision: int, timeout: float = 10.0) -> None:
         """Until the projection has applied `revision` (a write this process just made)."""
-        if self.revision >= revision:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((revision, fut))
-        await asyncio.wait_for(fut, timeout)
+        await self._waiters.wait(revision, current=self.revision, timeout=timeout)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -108,7 +105,7 @@ class Informer:
             for obj in fresh.values():
                 self._emit(Op.ADDED, None, obj)
         self.synced.set()
-        self._wake()
+        self._waiters.reached(self.revision)
 
     async def _follow(self) -> None:
         while True:
@@ -140,7 +137,7 @@ class Informer:
             else:
                 self.objects[entry.key] = obj
                 self._emit(Op.ADDED if prev is None else Op.MODIFIED, prev, obj)
-        self._wake()
+        self._waiters.reached(self.revision)
 
     def _emit(self, op: Op, old: Obj | None, new: Obj | None) -> None:
         for h in self._handlers:
@@ -148,14 +145,3 @@ class Informer:
                 h(op, old, new)
             except Exception:  # a handler's bug must not stop the feed for everyone
                 log.exception("informer handler failed", informer=self.name)
-
-    def _wake(self) -> None:
-        if self._waiters:
-            still = []
-            for rev, fut in self._waiters:
-                if rev <= self.revision:
-                    if not fut.done():
-                        fut.set_result(None)
-                else:
-                    still.append((rev, fut))
-            self._waiters = still

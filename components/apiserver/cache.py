@@ -19,6 +19,7 @@ import orjson
 import structlog
 
 from bus.log import Compacted, Entry, EventLog, Op
+from bus.revisions import RevisionWaiters
 from core.keys import KeyFilter, ObjectKey
 
 log = structlog.get_logger("apiserver.cache")
@@ -65,7 +66,7 @@ class WatchCache:
         self.ring: collections.deque[CacheEvent] = collections.deque(maxlen=ring_size)
         self.ring_floor = 0  # events with revision > ring_floor are all in the ring
         self._watchers: set[Watcher] = set()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters = RevisionWaiters()
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.closed = asyncio.Event()  # set by stop(): watches served from the log end with it
@@ -135,15 +136,7 @@ class WatchCache:
         for w in self._watchers:
             if w.filter.matches(entry.key):
                 w.push(event)
-        if self._waiters:
-            still = []
-            for rev, fut in self._waiters:
-                if rev <= self.revision:
-                    if not fut.done():
-                        fut.set_result(None)
-                else:
-                    still.append((rev, fut))
-            self._waiters = still
+        self._waiters.reached(self.revision)
 
     # -- reads ----------------------------------------------------------------------------
     def note_write(self, revision: int) -> None:
@@ -152,11 +145,7 @@ class WatchCache:
             self.max_written = revision
 
     async def wait_for(self, revision: int, timeout: float = 10.0) -> None:
-        if revision <= self.revision:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((revision, fut))
-        await asyncio.wait_for(fut, timeout)
+        await self._waiters.wait(revision, current=self.revision, timeout=timeout)
 
     async def fresh(self) -> None:
         """Wait until every acknowledged write a read must see is applied: this replica's own
