@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,21 @@ def _decode_secret(value: str) -> str:
         return value
 
 
+CONFIGMAP = "configmap"
+SECRET = "secret"
+_TITLE = {CONFIGMAP: "ConfigMap", SECRET: "Secret"}
+_DECODE: dict[str, Callable[[str], str]] = {CONFIGMAP: str, SECRET: _decode_secret}
+
+
+def _referenced(sources: Sources, kind: str, ref: Obj) -> Obj | None:
+    """The ConfigMap or Secret a reference names; None when it is missing and optional."""
+    name = str(ref.get("name", ""))
+    obj = (sources.configmaps if kind == CONFIGMAP else sources.secrets).get(name)
+    if obj is None and not ref.get("optional"):
+        raise ConfigError(f'{kind} "{name}" not found')
+    return obj
+
+
 def _format_map(m: Mapping[str, Any]) -> str:
     """metadata.labels / annotations as a whole: `key="value"` lines, sorted (downward API format)."""
     return "\n".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(m.items()))
@@ -180,26 +195,15 @@ def resolve_env(container: Obj, pod: Obj, sources: Sources, facts: PodFacts) -> 
     env: dict[str, str] = {}
     for src in container.get("envFrom") or []:
         prefix = str(src.get("prefix") or "")
-        if src.get("configMapRef"):
-            ref = src["configMapRef"]
-            cm = sources.configmaps.get(str(ref.get("name", "")))
-            if cm is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
-            for k, v in (cm.get("data") or {}).items():
-                if k and "=" not in k:
-                    env[prefix + k] = str(v)
-        elif src.get("secretRef"):
-            ref = src["secretRef"]
-            secret = sources.secrets.get(str(ref.get("name", "")))
-            if secret is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
-            for k, v in (secret.get("data") or {}).items():
-                if k and "=" not in k:
-                    env[prefix + k] = _decode_secret(str(v))
+        kind, ref = (CONFIGMAP, src["configMapRef"]) if src.get("configMapRef") else (SECRET, src.get("secretRef"))
+        if not ref:
+            continue
+        obj = _referenced(sources, kind, ref)
+        if obj is None:
+            continue
+        for k, v in (obj.get("data") or {}).items():
+            if k and "=" not in k:
+                env[prefix + k] = _DECODE[kind](str(v))
     facts_env = facts
     for e in container.get("env") or []:
         name = str(e.get("name", ""))
@@ -211,32 +215,16 @@ def resolve_env(container: Obj, pod: Obj, sources: Sources, facts: PodFacts) -> 
             env[name] = field_value(pod, str(vf["fieldRef"].get("fieldPath", "")), facts_env)
         elif vf.get("resourceFieldRef"):
             env[name] = resource_value(pod, container, vf["resourceFieldRef"], facts_env)
-        elif vf.get("configMapKeyRef"):
-            ref = vf["configMapKeyRef"]
-            cm_name, key = str(ref.get("name", "")), str(ref.get("key", ""))
-            cm = sources.configmaps.get(cm_name)
-            if cm is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{cm_name}" not found')
-            data = cm.get("data") or {}
+        elif vf.get("configMapKeyRef") or vf.get("secretKeyRef"):
+            kind = CONFIGMAP if vf.get("configMapKeyRef") else SECRET
+            ref = vf["configMapKeyRef"] if kind == CONFIGMAP else vf["secretKeyRef"]
+            obj = _referenced(sources, kind, ref)
+            if obj is None:
+                continue
+            key, data = str(ref.get("key", "")), obj.get("data") or {}
             if key not in data:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f"couldn't find key {key} in ConfigMap {ns}/{cm_name}")
-            env[name] = str(data[key])
-        elif vf.get("secretKeyRef"):
-            ref = vf["secretKeyRef"]
-            s_name, key = str(ref.get("name", "")), str(ref.get("key", ""))
-            secret = sources.secrets.get(s_name)
-            if secret is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{s_name}" not found')
-            data = secret.get("data") or {}
-            if key not in data:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {key} in Secret {ns}/{s_name}")
-            env[name] = _decode_secret(str(data[key]))
+                raise ConfigError(f"couldn't find key {key} in {_TITLE[kind]} {ns}/{ref.get('name', '')}")
+            env[name] = _DECODE[kind](str(data[key]))
     return list(env.items())
