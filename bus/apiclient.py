@@ -7,10 +7,16 @@ or a kubelet goes through the same admission path as one from kubectl.
 from __future__ import annotations
 
 import builtins
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
 from nats.aio.client import Client
+
+
+# The revision that made the caller act (a controller's worker sets it for the key it syncs):
+# every write made while it is set carries it, and the log records it as the entry's causation.
+CAUSE: ContextVar[str] = ContextVar("jetkube_cause", default="")
 
 
 class ApiReplyError(Exception):
@@ -54,6 +60,9 @@ class ApiClient:
         version = _VERSIONS.get(group, "v1")
         req: dict[str, Any] = {"group": group, "version": version, "resource": plural, "namespace": namespace,
                                "name": name, "actor": self.actor}
+        cause = CAUSE.get()
+        if cause:
+            req["cause"] = cause
         req.update({k: v for k, v in extra.items() if v is not None})
         return req
 

@@ -84,7 +84,7 @@ class BusApi:
         name = req.get("name", "")
         query = req.get("query") or {}
         ctx = WriteContext(actor=req.get("actor", "") or "bus", request_id=req.get("requestId", ""),
-                           field_validation=query.get("fieldValidation", "Strict"))
+                           field_validation=query.get("fieldValidation", "Strict"), causation=str(req.get("cause", "")))
         r = self.resources
         if verb == "get":
             return 200, await r.get(kind, ns, name)

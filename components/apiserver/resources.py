@@ -74,9 +74,10 @@ class WriteContext:
     dry_run: bool = False
     warnings: Warnings = field(default_factory=Warnings)
     deleted: bool = False  # set when this request removed the object (not just marked it deleting)
+    causation: str = ""  # the revision that made a controller write (bus API callers only)
 
     def meta(self) -> Meta:
-        return Meta(self.actor, self.request_id)
+        return Meta(self.actor, self.request_id, self.causation)
 
 
 def obj_key(kind: Kind, namespace: str, name: str) -> ObjectKey:
@@ -347,12 +348,13 @@ class Resources:
             obj = copy.deepcopy(old)
             expected = int(md["resourceVersion"])
             grace = self._grace(kind, obj, options)
+            gc_changed = _apply_propagation(obj, options)
             finalizers = list(obj["metadata"].get("finalizers") or [])
             if kind.kind == "Namespace":
                 finalizers += list((obj.get("spec") or {}).get("finalizers") or [])
             try:
                 if finalizers or grace:
-                    return await self._mark_deleting(kind, key, obj, expected, grace, ctx)
+                    return await self._mark_deleting(kind, key, obj, expected, grace, ctx, changed=gc_changed)
                 return await self._commit(kind, key, Op.DELETED, obj, expected, ctx)
             except WrongRevision as e:
                 await self._catch_up(kind, e)
@@ -370,11 +372,13 @@ class Resources:
         return max(int(grace), 0)
 
     async def _mark_deleting(self, kind: Kind, key: ObjectKey, obj: dict[str, Any], expected: int, grace: int,
-                             ctx: WriteContext) -> dict[str, Any]:
+                             ctx: WriteContext, *, changed: bool = False) -> dict[str, Any]:
         md = obj["metadata"]
         if md.get("deletionTimestamp"):
             current_grace = md.get("deletionGracePeriodSeconds")
             if not (grace < (current_grace or 0)):
+                if changed:  # a second delete asking for another propagation: only the finalizers change
+                    return await self._commit(kind, key, Op.MODIFIED, obj, expected, ctx)
                 return obj  # already being deleted; a shorter grace period may still shorten it
             if grace == 0 and not md.get("finalizers"):
                 return await self._commit(kind, key, Op.DELETED, obj, expected, ctx)
@@ -460,6 +464,36 @@ class Resources:
                                   WriteContext(actor="system:apiserver"))
             except errors.AlreadyExists:
                 pass
+
+
+ORPHAN = "orphan"
+FOREGROUND = "foregroundDeletion"
+
+
+def _apply_propagation(obj: dict[str, Any], options: dict[str, Any]) -> bool:
+    """Turn DeleteOptions' propagation into the garbage collector's finalizers, as Kubernetes does:
+    Orphan (or the old `orphanDependents: true`) adds `orphan`, Foreground adds
+    `foregroundDeletion`, Background (the default) adds neither; a policy named explicitly also
+    removes the other one. Returns whether the finalizers changed."""
+    policy = options.get("propagationPolicy")
+    if policy is None and options.get("orphanDependents") is not None:
+        policy = "Orphan" if options["orphanDependents"] else "Background"
+    if policy is None:
+        return False
+    md = obj["metadata"]
+    before = list(md.get("finalizers") or [])
+    after = [f for f in before if f not in (ORPHAN, FOREGROUND)]
+    if policy == "Orphan":
+        after.append(ORPHAN)
+    elif policy == "Foreground":
+        after.append(FOREGROUND)
+    if after == before:
+        return False
+    if after:
+        md["finalizers"] = after
+    else:
+        md.pop("finalizers", None)
+    return True
 
 
 def scale_of(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:

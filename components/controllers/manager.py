@@ -12,6 +12,7 @@ config. Nothing else here changes.
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -47,10 +48,31 @@ def _nodelifecycle(ctx: ControllerContext, cfg: ManagerConfig) -> Controller:
     return NodeLifecycleController(ctx, timing=timing, monitor_period=cfg.node_monitor_period, workers=cfg.workers)
 
 
-# name → how to build it. Order is start order (stop is the reverse).
-CONTROLLERS: dict[str, Callable[[ControllerContext, ManagerConfig], Controller]] = {
+Builder = Callable[[ControllerContext, "ManagerConfig"], Controller]
+
+# name → how to build it: a function, or "module:function" imported when the controller is asked
+# for. Order is start order (stop is the reverse).
+CONTROLLERS: dict[str, Builder | str] = {
     "nodelifecycle": _nodelifecycle,
+    "garbagecollector": "components.controllers.garbagecollector:build",
+    "namespace": "components.controllers.namespace:build",
+    "replicaset": "components.controllers.replicaset:build_replicaset",
+    "replicationcontroller": "components.controllers.replicaset:build_replicationcontroller",
+    "deployment": "components.controllers.deployment:build",
+    "job": "components.controllers.job:build",
+    "cronjob": "components.controllers.cronjob:build",
+    "daemonset": "components.controllers.daemonset:build",
+    "statefulset": "components.controllers.statefulset:build",
 }
+
+
+def builder(name: str) -> Builder:
+    entry = CONTROLLERS[name]
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        fn: Builder = getattr(importlib.import_module(module), attr)
+        return fn
+    return entry
 
 
 class ControllerManager:
@@ -100,7 +122,7 @@ class ControllerManager:
         ctx = ControllerContext(informers=self.informers, clock=self.clock, api=api, recorder=recorder,
                                 spawn=self._spawn, observing_since=lambda: self._observing_since)
         wanted = [n for n in CONTROLLERS if n in self.config.controllers]
-        self.controllers = [CONTROLLERS[n](ctx, self.config) for n in wanted]
+        self.controllers = [builder(n)(ctx, self.config) for n in wanted]
         await self.informers.start()
         for inf in self.informers.informers:
             if inf.task is not None:

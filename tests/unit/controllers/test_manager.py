@@ -24,7 +24,7 @@ def test_durations(text: str, seconds: float) -> None:
     assert cfg.node_monitor_grace_period == seconds and cfg.node_monitor_period == seconds
 
 
-@pytest.mark.parametrize("argv", [["--controllers", "nodelifecycle,replicaset"], ["--node-monitor-grace-period", "soon"],
+@pytest.mark.parametrize("argv", [["--controllers", "nodelifecycle,hpa"], ["--node-monitor-grace-period", "soon"],
                                   ["--node-monitor-period", "0"], ["--node-monitor-grace-period", "-1"]])
 def test_bad_arguments_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
