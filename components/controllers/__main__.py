@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components.controllers.manager import CONTROLLERS, ControllerManager, ManagerConfig
+from components.controllers.manager import CONTROLLERS, ControllerManager, ManagerConfig, available
 from components.runtime import add_bus_arguments, configure_logging, run, run_guarded
 
 
@@ -27,7 +27,7 @@ def _seconds(text: str) -> float:
 def parse_args(argv: list[str] | None = None) -> ManagerConfig:
     p = argparse.ArgumentParser(prog="jetkube-controller-manager")
     add_bus_arguments(p)
-    p.add_argument("--controllers", default=",".join(CONTROLLERS),
+    p.add_argument("--controllers", default=",".join(available()),
                    help=f"comma-separated controllers to run (known: {', '.join(CONTROLLERS)})")
     p.add_argument("--workers", type=int, default=4, help="concurrent reconciles per controller")
     p.add_argument("--node-monitor-grace-period", type=_seconds, default=40.0,

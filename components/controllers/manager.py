@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,12 @@ CONTROLLERS: dict[str, Builder | str] = {
     "daemonset": "components.controllers.daemonset:build",
     "statefulset": "components.controllers.statefulset:build",
 }
+
+
+def available() -> tuple[str, ...]:
+    """The controllers whose code is present (all of them, once every module has landed)."""
+    return tuple(n for n, e in CONTROLLERS.items()
+                 if not isinstance(e, str) or importlib.util.find_spec(e.partition(":")[0]) is not None)
 
 
 def builder(name: str) -> Builder:
