@@ -7,12 +7,12 @@ import asyncio
 import pytest
 
 from components.controllers.__main__ import parse_args
-from components.controllers.manager import CONTROLLERS, ControllerManager, ManagerConfig
+from components.controllers.manager import ControllerManager, ManagerConfig, available
 
 
 def test_defaults_match_kubernetes() -> None:
     cfg = parse_args(["--nats", "nats://127.0.0.1:4222", "--prefix", "p"])
-    assert cfg == ManagerConfig(nats_url="nats://127.0.0.1:4222", prefix="p", controllers=tuple(CONTROLLERS),
+    assert cfg == ManagerConfig(nats_url="nats://127.0.0.1:4222", prefix="p", controllers=available(),
                                 workers=4, node_monitor_grace_period=40.0, node_monitor_period=5.0,
                                 node_startup_grace_period=60.0)
 
