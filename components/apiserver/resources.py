@@ -297,11 +297,16 @@ class Resources:
         expected = int(old["metadata"]["resourceVersion"])
         if subresource == "status":
             new = admit_status_update(kind, new, old)
+        elif subresource == "finalize":
+            new = _admit_finalize(new, old)
         else:
             preserve_allocations(kind, new, old)
+            if kind.kind == "Namespace":  # only /finalize changes a namespace's finalizers
+                _keep_namespace_finalizers(new, old)
             new = admit_update(kind, new, old)
         md = new["metadata"]
-        if md.get("deletionTimestamp") and not md.get("finalizers") and not md.get("deletionGracePeriodSeconds"):
+        if (md.get("deletionTimestamp") and not md.get("finalizers") and not md.get("deletionGracePeriodSeconds")
+                and not (new.get("spec") or {}).get("finalizers" if kind.kind == "Namespace" else "")):
             return await self._commit(kind, key, Op.DELETED, new, expected, ctx)
         if _unchanged(new, old):
             # A write that changes nothing is not written: no new revision, no watch event (as in
@@ -464,6 +469,26 @@ class Resources:
                                   WriteContext(actor="system:apiserver"))
             except errors.AlreadyExists:
                 pass
+
+
+def _keep_namespace_finalizers(new: dict[str, Any], old: dict[str, Any]) -> None:
+    was = (old.get("spec") or {}).get("finalizers")
+    spec = new.setdefault("spec", {})
+    if isinstance(spec, dict):
+        if was is None:
+            spec.pop("finalizers", None)
+        else:
+            spec["finalizers"] = list(was)
+
+
+def _admit_finalize(body: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """PUT namespaces/<name>/finalize: only spec.finalizers changes (the namespace controller's call)."""
+    new = copy.deepcopy(old)
+    finalizers = (body.get("spec") or {}).get("finalizers") or []
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        raise errors.BadRequest("spec.finalizers must be a list of strings")
+    new.setdefault("spec", {})["finalizers"] = finalizers
+    return new
 
 
 ORPHAN = "orphan"
