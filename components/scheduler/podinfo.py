@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.scheduler.affinity import NO_AFFINITY, NodeAffinity, parse_node_affinity
+from core.nodeaffinity import NO_AFFINITY, NodeAffinity, parse_node_affinity
 from components.scheduler.taints import Toleration, parse_tolerations, prefer_tolerations
 from core.podresources import Resources, pod_non_zero_requests, pod_requests
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.scheduler.affinity import NO_AFFINITY, parse_node_affinity, parse_term
+from core.nodeaffinity import NO_AFFINITY, parse_node_affinity, parse_term
 from components.scheduler.taints import (Taint, Toleration, count_untolerated, first_untolerated, parse_taints,
                                          parse_tolerations, prefer_tolerations, tolerates)
 from tests.unit.scheduler.helpers import expr, required

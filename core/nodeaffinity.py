@@ -1,4 +1,5 @@
-"""Node affinity: `spec.nodeSelector` and `spec.affinity.nodeAffinity`, parsed once per pod.
+"""Node affinity: `spec.nodeSelector` and `spec.affinity.nodeAffinity`, parsed once per pod (the scheduler
+filters and scores with it; the DaemonSet controller decides which nodes should run a pod).
 
 Semantics are Kubernetes' (component-helpers `nodeaffinity`): node selector terms are ORed, the
 requirements inside one term are ANDed; a term with no requirement, or with one that does not
