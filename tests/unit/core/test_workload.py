@@ -33,7 +33,7 @@ def pod(name: str, *, labels: dict[str, str] | None = None, owner: str | None = 
     return {"metadata": md, "spec": {"nodeName": node}, "status": status}
 
 
-RS = {"metadata": {"name": "rs", "namespace": "ns", "uid": "rs"}}
+RS: dict[str, Any] = {"metadata": {"name": "rs", "namespace": "ns", "uid": "rs"}}
 SEL = LabelSelector.from_labels({"app": "a"})
 
 
@@ -42,7 +42,7 @@ def test_owner_reference_and_controller_ref() -> None:
     assert ref == {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs", "controller": True,
                    "blockOwnerDeletion": True}
     p = pod("p", owner="rs")
-    assert controller_ref(p)["uid"] == "rs"  # type: ignore[index]
+    assert controller_ref(p)["uid"] == "rs"
     assert controller_ref(pod("q")) is None
     assert [r["uid"] for r in with_owner(p, {"uid": "x"})] == ["rs", "x"]
     assert without_owner(p, "rs") == []
@@ -87,7 +87,7 @@ def test_deletion_order_is_kubernetes_active_pods_order() -> None:
 
 
 def test_pod_from_template() -> None:
-    tpl = {"metadata": {"labels": {"app": "a"}, "annotations": {"x": "y"}, "name": "ignored"},
+    tpl: dict[str, Any] = {"metadata": {"labels": {"app": "a"}, "annotations": {"x": "y"}, "name": "ignored"},
            "spec": {"containers": [{"name": "c", "image": "i"}]}}
     ref = owner_reference(RS, "apps/v1", "ReplicaSet")
     body = pod_from_template(tpl, ref, generate_name="rs-", extra_labels={"h": "1"})
