@@ -107,6 +107,7 @@ class ControllerQueue(WorkQueue[str]):
         super().__init__(clock=clock, name=name)
         self.owns = owns
         self._causes: dict[str, int] = {}
+        self.syncs = 0  # keys reconciled (the bench's reconciles/s)
 
     def enqueue(self, key: str, revision: int = 0, *, after: float = 0.0) -> None:
         if not key or not self.owns(key):
@@ -182,7 +183,10 @@ async def run_worker(queue: WorkQueue[K], sync: Callable[[K], Awaitable[None]], 
             key = await queue.get()
         except ShutDown:
             return
-        cause = queue.take_cause(key) if isinstance(queue, ControllerQueue) else 0  # type: ignore[arg-type]
+        cause = 0
+        if isinstance(queue, ControllerQueue):
+            cause = queue.take_cause(key)  # type: ignore[arg-type]
+            queue.syncs += 1
         token = CAUSE.set(str(cause) if cause else "")
         try:
             await sync(key)

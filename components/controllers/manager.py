@@ -18,12 +18,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import structlog
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from bus.apiclient import ApiClient
 from bus.connection import Bus
 from bus.recorder import EventRecorder
-from components.controllers.base import Controller, ControllerContext, cancel
+from components.controllers.base import Controller, ControllerContext, ControllerQueue, cancel
 from components.clock import Clock, RealClock
 from components.controllers.informers import SharedInformers
 from components.controllers.nodelifecycle import NodeLifecycleController
@@ -98,6 +101,7 @@ class ControllerManager:
         self._stopping = False
         self._observing_since = float("-inf")
         self.failed: asyncio.Future[str] | None = None
+        self._stats_sub: Subscription | None = None
 
     async def start(self) -> None:
         if self.bus is not None:
@@ -137,12 +141,19 @@ class ControllerManager:
         for rec in self._recorders:
             await rec.start()
         self._watcher = self._spawn(self._watch_connection(), "connection-watch")
+        self._stats_sub = await nc.subscribe(f"{self.config.prefix}.controllers.stats", cb=self._on_stats)
         for c in self.controllers:
             await c.start()
         log.info("controller manager started", controllers=wanted, prefix=self.config.prefix)
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._stats_sub is not None:
+            try:
+                await self._stats_sub.unsubscribe()
+            except Exception:  # the connection may be gone already
+                log.debug("stats unsubscribe failed", exc_info=True)
+            self._stats_sub = None
         for c in reversed(self.controllers):
             try:
                 await c.stop()
@@ -184,6 +195,19 @@ class ControllerManager:
                     log.warning("reconnected to NATS: heartbeats are judged from now", reconnects=reconnects)
                 seen = reconnects
                 self._observing_since = self.clock.monotonic()
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per controller: keys reconciled so far and keys waiting (`<prefix>.controllers.stats`)."""
+        out = {}
+        for c in self.controllers:
+            q = getattr(c, "queue", None)
+            if isinstance(q, ControllerQueue):
+                out[c.name] = {"syncs": q.syncs, "queued": len(q)}
+        return out
+
+    async def _on_stats(self, msg: Msg) -> None:
+        if msg.reply:
+            await msg.respond(orjson.dumps(self.stats()))
 
     # -- root tasks -----------------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

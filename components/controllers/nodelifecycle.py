@@ -32,7 +32,6 @@ from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Requeue, cancel, run_workers
 from components.controllers.informers import pod_node_name
-from components.workqueue import WorkQueue
 from core.keys import KeyFilter
 from core.kinds import Stream
 from core.nodehealth import (
@@ -75,7 +74,7 @@ class NodeLifecycleController:
         self.pods = inf.informer(Stream.OBJECTS, KeyFilter("", "pods"))
         self.leases = inf.informer(Stream.LEASES, KeyFilter("coordination.k8s.io", "leases", LEASE_NAMESPACE))
         self.pods_on = inf.index(self.pods, "nodeName", pod_node_name)
-        self.queue: WorkQueue[str] = WorkQueue(clock=self.clock, name=self.name)
+        self.queue = ctx.queue(self.name)
         self.heartbeats: dict[str, float] = {}
         self.taints_seen: dict[str, dict[tuple[str, str], datetime]] = {}
         self._tasks: list[asyncio.Task[None]] = []
