@@ -12,10 +12,13 @@ measured in the same run.
   alone creating and starting the same container.
 - `scheduler` — 10,000 pods placed on 1,000 simulated nodes (pods/s); reference: the rate the
   same pods were created at; the resident memory of every process of the cluster at that scale.
+- `deployment` — a 1,000-replica Deployment on 100 simulated nodes: seconds until fully available,
+  seconds to roll it to a new image, reconciles/s; reference: the same number of bare pods
+  created and Running without controllers.
 
 `report` holds the pure helpers (percentiles, medians, the table), `options` the command line,
 `cluster` brings a cluster up and down, `load` is the load generator (`python -m ops.bench.load`)
 and its launcher, `profile` drives py-spy (`--profile DIR`) and folds its samples.
 """
 
-BENCHMARKS = ("jetstream", "creates", "watch", "pods", "scheduler")
+BENCHMARKS = ("jetstream", "creates", "watch", "pods", "scheduler", "deployment")

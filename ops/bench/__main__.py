@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ops.bench import creates, jetstream, pods, watch
+from ops.bench import creates, deployments, jetstream, pods, watch
 from ops.bench.cluster import Cluster, ClusterError
 from ops.bench.load import LoadError
 from ops.bench.options import Plan, parse
@@ -236,6 +236,34 @@ class Bench:
         self.rows += [Row(f"  RSS {name}", [v], "MiB") for name, v in res.rss_mib.items()]
 
 
+    async def deployment(self) -> None:
+        p = self.plan
+        log.log(f"[bold]deployment[/]: {p.runs} run(s) × {p.deploy_replicas:,} replicas on {p.deploy_nodes:,} "
+                f"simulated nodes")
+        results = []
+        for r in range(p.runs):
+            args = ("--runtime", "sim", "--nodes", str(p.deploy_nodes))
+            async with Cluster(self.tmp / f"home-deploy-{r}", sync_always=p.sync_always, args=args) as cluster:
+                res = await deployments.measure_rollout(cluster, nodes=p.deploy_nodes, replicas=p.deploy_replicas,
+                                                        concurrency=p.concurrency)
+            log.log(f"  bare pods Running {res.bare_seconds:.1f}s; Deployment available {res.available_seconds:.1f}s"
+                    f" ({res.reconcile_rate.get('available', 0):,.0f} reconciles/s); rolled {res.rollout_seconds:.1f}s"
+                    f" ({res.reconcile_rate.get('rollout', 0):,.0f} reconciles/s); syncs {res.syncs}")
+            results.append(res)
+        self.details["deployment"] = [vars(r) for r in results]
+        ref = median(r.bare_seconds for r in results)
+        n = f"{p.deploy_replicas:,}"
+        self.rows += [
+            Row(f"Deployment of {n} on {p.deploy_nodes:,} sim nodes: available", [r.available_seconds for r in results],
+                "s", ref, f"s: {n} bare pods Running"),
+            Row(f"  …rolled to a new image", [r.rollout_seconds for r in results], "s", ref,
+                f"s: {n} bare pods Running"),
+            Row("  reconciles/s while becoming available", [r.reconcile_rate.get("available", 0.0) for r in results],
+                "/s"),
+            Row("  reconciles/s while rolling", [r.reconcile_rate.get("rollout", 0.0) for r in results], "/s"),
+        ]
+
+
 def _profile_tables(prof: Profile) -> list[Table]:
     f = prof.folded
     assert f is not None
@@ -308,6 +336,8 @@ async def run(plan: Plan) -> Bench:
             await bench._guarded("pods", bench.pod_latency())
         if plan.selected("scheduler"):
             await bench._guarded("scheduler", bench.scheduling())
+        if plan.selected("deployment"):
+            await bench._guarded("deployment", bench.deployment())
     finally:
         if plan.keep or bench.failed:
             log.log(f"kept {tmp} (cluster logs in {tmp / 'home' / 'logs'})")

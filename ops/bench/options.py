@@ -31,6 +31,8 @@ class Plan:
     pod_rate: float
     sched_nodes: int
     sched_pods: int
+    deploy_nodes: int
+    deploy_replicas: int
     profile_dir: Path | None
     profile_seconds: float
     json_out: Path | None
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pod-rate", type=_positive_float, default=5.0, help="docker pods created per second")
     g.add_argument("--sched-nodes", type=_positive_int, default=None, help="simulated nodes (1,000)")
     g.add_argument("--sched-pods", type=_positive_int, default=None, help="pods to schedule on them (10,000)")
+    g.add_argument("--deploy-nodes", type=_positive_int, default=None, help="simulated nodes for the Deployment (100)")
+    g.add_argument("--deploy-replicas", type=_positive_int, default=None, help="the Deployment's replicas (1,000)")
     return p
 
 
@@ -124,6 +128,8 @@ def plan(args: argparse.Namespace) -> Plan:
         pod_rate=args.pod_rate,
         sched_nodes=args.sched_nodes or (100 if quick else 1_000),
         sched_pods=args.sched_pods or (1_000 if quick else 10_000),
+        deploy_nodes=args.deploy_nodes or (20 if quick else 100),
+        deploy_replicas=args.deploy_replicas or (100 if quick else 1_000),
         profile_dir=args.profile,
         profile_seconds=args.profile_seconds,
         json_out=args.json,

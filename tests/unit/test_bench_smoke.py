@@ -65,7 +65,9 @@ def test_options_defaults_quick_and_only() -> None:
     full = parse([])
     assert full.only == BENCHMARKS and full.runs == 3 and full.creates == 10_000 and full.concurrency == 32
     assert full.watchers == 100 and full.profile_dir is None and full.needs_cluster and full.needs_reference
+    assert full.deploy_replicas == 1_000 and full.deploy_nodes == 100
     quick = parse(["--quick"])
+    assert quick.deploy_replicas < full.deploy_replicas
     assert quick.runs == 1 and quick.creates < full.creates and quick.raw_pipelined < full.raw_pipelined
     assert parse(["--quick", "--runs", "2"]).runs == 2
     only = parse(["--only", "watch", "--only", "jetstream,creates", "--profile", "/tmp/p"])
