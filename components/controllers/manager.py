@@ -45,6 +45,8 @@ class ManagerConfig:
     node_monitor_grace_period: float = 40.0
     node_monitor_period: float = 5.0
     node_startup_grace_period: float = 60.0
+    # The sharding hook (see base.py): which "namespace/name" keys this process acts on. None: all.
+    owns: Callable[[str], bool] | None = None
 
 
 def _nodelifecycle(ctx: ControllerContext, cfg: ManagerConfig) -> Controller:
@@ -132,6 +134,8 @@ class ControllerManager:
         self._observing_since = self.clock.monotonic()
         ctx = ControllerContext(informers=self.informers, clock=self.clock, api=api, recorder=recorder,
                                 spawn=self._spawn, observing_since=lambda: self._observing_since)
+        if self.config.owns is not None:
+            ctx.owns = self.config.owns
         wanted = [n for n in CONTROLLERS if n in self.config.controllers]
         self.controllers = [builder(n)(ctx, self.config) for n in wanted]
         await self.informers.start()
