@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import CAUSE, ApiClient, ApiReplyError
 from core.events import make_event
 from core.meta import rfc3339
 
@@ -29,14 +29,15 @@ class EventRecorder:
         self.api = api
         self.component = component
         self.host = host
-        self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str]] = asyncio.Queue(backlog)
+        self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str, str]] = asyncio.Queue(backlog)
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
         self.dropped = 0
 
     def record(self, obj: dict[str, Any], type_: str, reason: str, message: str, field_path: str = "") -> None:
         try:
-            self._queue.put_nowait((obj, type_, reason, message, field_path))
+            # the cause of the caller's sync travels with the Event, though it is written later
+            self._queue.put_nowait((obj, type_, reason, message, field_path, CAUSE.get()))
         except asyncio.QueueFull:
             self.dropped += 1
 
@@ -61,11 +62,13 @@ class EventRecorder:
     async def _run(self) -> None:
         while True:
             item = await self._queue.get()
+            token = CAUSE.set(item[5])
             try:
-                await self._send(*item)
+                await self._send(*item[:5])
             except Exception as e:  # Events are best effort: never let one stop the component
                 log.debug("event not recorded", error=str(e), reason=item[2])
             finally:
+                CAUSE.reset(token)
                 self._queue.task_done()
 
     async def _send(self, obj: dict[str, Any], type_: str, reason: str, message: str, field_path: str) -> None:
