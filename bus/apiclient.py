@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from nats.aio.client import Client
 
+from core.kinds import REGISTRY
+
 
 # The revision that made the caller act (a controller's worker sets it for the key it syncs):
 # every write made while it is set carries it, and the log records it as the entry's causation.
@@ -57,7 +59,7 @@ class ApiClient:
 
     def _req(self, resource: str, namespace: str = "", name: str = "", **extra: Any) -> dict[str, Any]:
         plural, _, group = resource.partition(".")
-        version = _VERSIONS.get(group, "v1")
+        version = REGISTRY.version_of(group, plural) or "v1"
         req: dict[str, Any] = {"group": group, "version": version, "resource": plural, "namespace": namespace,
                                "name": name, "actor": self.actor}
         cause = CAUSE.get()
@@ -107,8 +109,3 @@ class ApiClient:
         if uid:
             body["metadata"]["uid"] = uid
         return await call(self.nc, self.prefix, "bind", self._req("pods", namespace, pod, body=body), self.timeout)
-
-
-_VERSIONS = {"": "v1", "apps": "v1", "batch": "v1", "coordination.k8s.io": "v1", "events.k8s.io": "v1",
-             "policy": "v1", "discovery.k8s.io": "v1", "networking.k8s.io": "v1", "rbac.authorization.k8s.io": "v1",
-             "autoscaling": "v1", "scheduling.k8s.io": "v1", "storage.k8s.io": "v1"}

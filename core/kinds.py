@@ -98,12 +98,19 @@ class Registry:
         self.kinds = kinds
         self._by_resource = {(k.group, k.version, k.resource): k for k in kinds}
         self._by_gvk = {(k.api_version, k.kind): k for k in kinds}
+        self._version: dict[tuple[str, str], str] = {}
+        for k in kinds:  # the first version listed is the one served by default
+            self._version.setdefault((k.group, k.resource), k.version)
 
     def by_resource(self, group: str, version: str, resource: str) -> Kind | None:
         return self._by_resource.get((group, version, resource))
 
     def by_gvk(self, api_version: str, kind: str) -> Kind | None:
         return self._by_gvk.get((api_version, kind))
+
+    def version_of(self, group: str, resource: str) -> str | None:
+        """The version a resource is served at (the first one the registry lists)."""
+        return self._version.get((group, resource))
 
     def groups(self) -> dict[str, list[str]]:
         """Group name → its versions, in registry order (core group as "")."""
