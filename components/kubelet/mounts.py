@@ -3,7 +3,8 @@
 Called from the kubelet's thread pool, never on the event loop. emptyDir directories are created
 once and keep their data while the pod lives (a re-created sandbox finds them again); config
 volumes are written afresh into a temporary directory that then replaces the old one, so a
-container never sees half a volume. Everything of a pod goes with `remove_pod_dir`.
+container never sees half a volume. Everything of a pod goes with `remove_pod_dir`, except a
+persistentVolumeClaim's directory (`<root>/pvc/<namespace>/<claim>`), which is outside it and stays.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def prepare(plan: VolumePlan, pdir: str) -> None:
     """Make the volume's directory (or host path) ready to bind-mount; MountError if it cannot be."""
     target = Path(volume_dir(pdir, plan))
     try:
-        if plan.kind == "emptyDir":
+        if plan.kind in ("emptyDir", "persistentVolumeClaim"):
             target.mkdir(parents=True, exist_ok=True)
         elif plan.kind == "hostPath":
             _host_path(target, plan.host_type)

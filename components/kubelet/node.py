@@ -33,7 +33,7 @@ from components.kubelet.envvars import ConfigError, PodFacts, Sources, resolve_e
 from components.kubelet.envvars import references as env_references
 from components.kubelet.ipam import PodIPs, RangeFull
 from components.kubelet.runtime import ImageMissing, Mount, Runtime, RuntimeFailure
-from components.kubelet.volumes import MountError, VolumePlan, container_mounts, kind_of, plan_volume
+from components.kubelet.volumes import MountError, VolumePlan, container_mounts, mount_plan, plan_volume
 from components.kubelet.volumes import references as volume_references
 from core.podstatus import (CONFIG_ERROR, CONTAINER_CREATING, CREATE_ERROR, ERR_IMAGE_NEVER_PULL, ERR_IMAGE_PULL,
                             POD_INITIALIZING, RUN_ERROR, TERMINAL_PHASES, PodObs, Waiting, pod_status, status_patch)
@@ -472,13 +472,7 @@ class _VolumeFailure(Exception):
 
 def _mount_plans(pod: Obj) -> dict[str, VolumePlan]:
     """Where each volume of the pod lives (no contents needed: for mapping volumeMounts)."""
-    out = {}
-    for v in (pod.get("spec") or {}).get("volumes") or []:
-        kind = kind_of(v)
-        hp = v.get("hostPath") or {}
-        out[str(v.get("name", ""))] = VolumePlan(str(v.get("name", "")), kind, host_path=str(hp.get("path", "")),
-                                                 host_type=str(hp.get("type") or ""))
-    return out
+    return {str(v.get("name", "")): mount_plan(v, pod) for v in (pod.get("spec") or {}).get("volumes") or []}
 
 
 def _key(pod: Mapping[str, Any]) -> str:

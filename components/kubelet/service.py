@@ -19,6 +19,7 @@ left for when a measurement at 1,000 nodes asks for it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import importlib
 import ipaddress
@@ -164,6 +165,9 @@ class Kubelet:
         log.info("kubelet ready", nodes=len(self.agents), runtime=cfg.runtime,
                  first=names[0], pod_cidr=self.agents[names[0]].pod_cidr)
 
+    def _runtime_changed(self, node: str, uid: str) -> None:
+        self.queue.add((node, uid))
+
     async def stop(self) -> None:
         """Stop following and renewing; leave every container running (a restart adopts them)."""
         self.ready.clear()
@@ -304,6 +308,7 @@ class Kubelet:
             net = ipaddress.ip_network(pod_cidr, strict=False)
             node_ip = cfg.node_ip if cfg.node_ip and len(names) == 1 else str(net.network_address + 1)
             rt = SimRuntime(name, start_delay=cfg.sim_start_delay, stop_delay=cfg.sim_stop_delay, clock=self.clock)
+            rt.watch(functools.partial(self._runtime_changed, name))  # a simulated exit wakes the pod's worker
             self._runtimes.append(rt)
             self.facts[name] = NodeFacts(name=name, ip=node_ip, pod_cidr=pod_cidr, capacity=capacity,
                                          runtime_version=await rt.version(), os_image="jetkube simulated node",

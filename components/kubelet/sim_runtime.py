@@ -7,6 +7,15 @@ one takes min(grace, `stop_delay`) seconds. Everything is in memory: a restarted
 `adopt`s what each pod's stored status says was running, so its pods keep their IPs and
 container ids instead of starting over. Images are always present; env and volumes are not
 resolved (the shell skips them for a simulated runtime).
+
+Simulated exits, so Jobs can finish on sim nodes: two pod annotations make every app container
+of the pod exit (init containers are not affected):
+- `sim.jetkube.io/run-seconds: "<float>"`: each attempt exits that long after it started;
+- `sim.jetkube.io/exit-code: "<int>"` (default 0): with that code, reason Completed (0) or Error.
+The kubelet hands a simulated runtime every pod it syncs through `adopt`, which is where they are
+read. As docker's, `watch(on_uid)` calls back when a container exits, so the kubelet looks at the
+pod at once; its state machine then does what it does for docker: restart per restartPolicy, or
+set the phase Succeeded / Failed.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from core.podstatus import (CREATED, EXITED, PENDING, READY, RUNNING, ContainerO
                             image_ref)
 
 VERSION = "sim://0.1"
+RUN_SECONDS = "sim.jetkube.io/run-seconds"
+EXIT_CODE = "sim.jetkube.io/exit-code"
 
 
 def _hex(*parts: str) -> str:
@@ -37,6 +48,20 @@ def _epoch(text: Any) -> float | None:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
+
+
+def _sim_exit(pod: dict[str, Any]) -> tuple[float, int] | None:
+    """(run seconds, exit code) from the pod's sim annotations; None: run forever."""
+    ann = (pod.get("metadata") or {}).get("annotations") or {}
+    try:
+        run = float(ann[RUN_SECONDS])
+    except (KeyError, TypeError, ValueError):
+        return None
+    try:
+        code = int(ann.get(EXIT_CODE, 0))
+    except (TypeError, ValueError):
+        code = 0
+    return max(run, 0.0), code
 
 
 @dataclass
@@ -59,6 +84,24 @@ class SimRuntime:
         self.clock = clock
         self._pods: dict[str, _Pod] = {}
         self._where: dict[str, str] = {}  # container or sandbox id → pod uid
+        self._exits: dict[str, tuple[float, int]] = {}  # pod uid → (run seconds, exit code)
+        self._on_uid: Callable[[str], None] | None = None
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # container id → its exit's wake-up
+
+    def watch(self, on_uid: Callable[[str], None]) -> None:
+        """Call `on_uid(uid)` on the event loop when a container of pod `uid` exits (as
+        DockerRuntime.watch does for a container's death)."""
+        self._on_uid = on_uid
+
+    def _arm(self, uid: str, c: ContainerObs) -> None:
+        """Wake the watcher when running container `c` is due to exit."""
+        exit_ = self._exits.get(uid)
+        if (self._on_uid is None or exit_ is None or c.init or c.state != RUNNING or c.started_at is None
+                or c.id in self._timers):
+            return
+        on_uid = self._on_uid
+        delay = max(c.started_at + exit_[0] - self.clock(), 0.0) + 0.01
+        self._timers[c.id] = asyncio.get_running_loop().call_later(delay, lambda: on_uid(uid))
 
     async def version(self) -> str:
         return VERSION
@@ -71,6 +114,15 @@ class SimRuntime:
         for sid, s in list(p.sandboxes.items()):
             if s.state == PENDING and now >= s.ready_at:
                 p.sandboxes[sid] = replace(s, state=READY)
+        exit_ = self._exits.get(uid)
+        if exit_ is not None:
+            run, code = exit_
+            for cid, c in list(p.containers.items()):
+                if c.state == RUNNING and not c.init and c.started_at is not None and now >= c.started_at + run:
+                    p.containers[cid] = replace(c, state=EXITED, exit_code=code, finished_at=c.started_at + run,
+                                                reason="Completed" if code == 0 else "Error")
+                else:
+                    self._arm(uid, c)
         return PodObs(tuple(p.sandboxes.values()), tuple(p.containers.values()), scheme=self.scheme)
 
     async def pods(self) -> dict[str, tuple[str, str]]:
@@ -122,6 +174,7 @@ class SimRuntime:
         if c is None:
             raise RuntimeFailure(f"no such container: {cid}")
         p.containers[cid] = replace(c, state=RUNNING, started_at=self.clock())
+        self._arm(self._where[cid], p.containers[cid])
 
     async def stop_container(self, cid: str, grace: int) -> None:
         uid = self._where.get(cid)
@@ -148,13 +201,23 @@ class SimRuntime:
             return
         p.sandboxes.pop(cid, None)
         p.containers.pop(cid, None)
+        timer = self._timers.pop(cid, None)
+        if timer is not None:
+            timer.cancel()
         if not p.sandboxes and not p.containers and uid is not None:
             del self._pods[uid]
+            self._exits.pop(uid, None)
 
     def adopt(self, pod: dict[str, Any]) -> None:
-        """Take over a pod whose stored status says it ran here (a restarted sim kubelet)."""
+        """Take over a pod whose stored status says it ran here (a restarted sim kubelet). Also
+        where the pod's simulated exit (its sim annotations) is learnt."""
         md, status = pod.get("metadata") or {}, pod.get("status") or {}
         uid = str(md.get("uid", ""))
+        exit_ = _sim_exit(pod)
+        if uid and exit_ is not None:
+            self._exits[uid] = exit_
+        elif uid:
+            self._exits.pop(uid, None)
         if not uid or uid in self._pods or not status.get("podIP"):
             return
         statuses = [(s, False) for s in status.get("containerStatuses") or []]
@@ -189,3 +252,7 @@ class SimRuntime:
     async def close(self) -> None:
         self._pods.clear()
         self._where.clear()
+        self._exits.clear()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()

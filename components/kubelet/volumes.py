@@ -9,8 +9,15 @@ the pod stays ContainerCreating with a FailedMount Event). `container_mounts` ma
 volumeMounts (readOnly, subPath, subPathExpr) onto those directories; config volumes are always
 mounted read-only. `mounts.py` does the I/O.
 
+A persistentVolumeClaim volume is a node-local directory, `<root>/pvc/<namespace>/<claimName>`,
+created on first use and never removed with the pod: the claim's data stays on the node and a pod
+that comes back to it (a StatefulSet's `web-0` after a restart) finds it again. This is a
+departure, a "local path" semantics: there is no provisioner, no PersistentVolume is bound, the
+claim's status, capacity and access modes are not looked at, and a pod scheduled to another node
+gets an empty directory there. `readOnly: true` on the volume source mounts it read-only.
+
 Not done: ConfigMap/Secret updates are not propagated into running pods; emptyDir medium Memory
-is an ordinary directory; persistentVolumeClaim and other network volume types fail to mount.
+is an ordinary directory; other network volume types fail to mount.
 """
 
 from __future__ import annotations
@@ -49,10 +56,12 @@ class VolumePlan:
     host_path: str = ""  # hostPath only
     host_type: str = ""  # hostPath only: "", DirectoryOrCreate, Directory, FileOrCreate, File, Socket, …
     files: tuple[File, ...] = ()
+    claim_dir: str = ""  # persistentVolumeClaim only: "<namespace>/<claimName>" under `<root>/pvc`
+    source_read_only: bool = False  # persistentVolumeClaim's readOnly
 
     @property
     def read_only(self) -> bool:
-        return self.kind in CONFIG_KINDS
+        return self.kind in CONFIG_KINDS or self.source_read_only
 
 
 def kind_of(volume: Obj) -> str:
@@ -156,14 +165,36 @@ def _downward_files(src: Obj, pod: Obj, facts: PodFacts, mode: int) -> list[File
     return out
 
 
-def plan_volume(volume: Obj, pod: Obj, sources: Sources, facts: PodFacts) -> VolumePlan:
+PVC = "persistentVolumeClaim"
+PVC_ROOT = "pvc"  # under the kubelet's root dir
+
+
+def _claim_plan(name: str, src: Obj, pod: Obj) -> VolumePlan:
+    claim = str(src.get("claimName") or "")
+    ns = str((pod.get("metadata") or {}).get("namespace") or "default")
+    for part, what in ((claim, "claimName"), (ns, "namespace")):
+        if not part or "/" in part or part in (".", ".."):
+            raise MountError(f"invalid persistentVolumeClaim {what} {part!r} for volume {name}")
+    return VolumePlan(name, PVC, claim_dir=posixpath.join(ns, claim), source_read_only=bool(src.get("readOnly")))
+
+
+def mount_plan(volume: Obj, pod: Obj) -> VolumePlan:
+    """Where a volume lives, without its contents (enough to map volumeMounts onto it)."""
     name = str(volume.get("name", ""))
     kind = kind_of(volume)
-    if kind == "emptyDir":
-        return VolumePlan(name, kind)
     if kind == "hostPath":
         hp = volume["hostPath"]
         return VolumePlan(name, kind, host_path=str(hp.get("path", "")), host_type=str(hp.get("type") or ""))
+    if kind == PVC:
+        return _claim_plan(name, volume.get(PVC) or {}, pod)
+    return VolumePlan(name, kind)
+
+
+def plan_volume(volume: Obj, pod: Obj, sources: Sources, facts: PodFacts) -> VolumePlan:
+    name = str(volume.get("name", ""))
+    kind = kind_of(volume)
+    if kind in ("emptyDir", "hostPath", PVC):
+        return mount_plan(volume, pod)
     src = volume.get(kind) or {}
     raw_mode = src.get("defaultMode")
     mode = int(raw_mode) if isinstance(raw_mode, int) else DEFAULT_MODE
@@ -188,8 +219,14 @@ def plan_volume(volume: Obj, pod: Obj, sources: Sources, facts: PodFacts) -> Vol
 
 
 def volume_dir(pod_dir: str, plan: VolumePlan) -> str:
+    """The host directory of a volume; `pod_dir` is `<root>/pods/<uid>`."""
     if plan.kind == "hostPath":
         return plan.host_path
+    if plan.kind == PVC:
+        if not plan.claim_dir:  # a plan made without the claim (not by mount_plan/plan_volume)
+            raise MountError(f"volume {plan.name}: persistentVolumeClaim without a claim name")
+        root = posixpath.dirname(posixpath.dirname(posixpath.normpath(pod_dir)))
+        return posixpath.join(root, PVC_ROOT, plan.claim_dir)
     return posixpath.join(pod_dir, "volumes", KIND_DIRS.get(plan.kind, f"kubernetes.io~{plan.kind}"), plan.name)
 
 

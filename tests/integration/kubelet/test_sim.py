@@ -97,3 +97,43 @@ async def test_sim_restart_keeps_pod_ips_and_container_ids(plane: Plane, tmp_pat
         assert kubelet.agents["s-1"].ipam.by_uid[before["metadata"]["uid"]] == before["status"]["podIP"]
     finally:
         await kubelet.stop()
+
+
+async def test_sim_containers_exit_as_their_annotations_say(plane: Plane, tmp_path: Any) -> None:
+    cfg = KubeletConfig(nats_url=plane.nats_url, prefix=plane.prefix, node_name="x", runtime="sim", nodes=1,
+                        root_dir=str(tmp_path), sim_start_delay=0)
+    kubelet = Kubelet(cfg)
+    await kubelet.start()
+    for agent in kubelet.agents.values():  # exits wake the kubelet at once (as docker's watch does)
+        agent.runtime.watch(lambda uid, n=agent.name: kubelet.queue.add((n, uid)))  # type: ignore[attr-defined]
+    api = plane.api
+
+    def pod(name: str, restart: str, code: int) -> dict[str, Any]:
+        body = _sim_pod(0, "x-0")
+        body["metadata"] = {"name": name, "annotations": {"sim.jetkube.io/run-seconds": "0.2",
+                                                          "sim.jetkube.io/exit-code": str(code)}}
+        body["spec"]["restartPolicy"] = restart
+        return body
+    try:
+        await api.create("pods", "default", pod("ok", "Never", 0))
+        await api.create("pods", "default", pod("bad", "Never", 3))
+        await api.create("pods", "default", pod("retry", "OnFailure", 1))
+
+        async def phase(name: str, want: str) -> dict[str, Any] | None:
+            p = await api.get("pods", "default", name)
+            return p if p["status"].get("phase") == want else None
+        ok = await until(lambda: phase("ok", "Succeeded"))
+        bad = await until(lambda: phase("bad", "Failed"))
+        t_ok = ok["status"]["containerStatuses"][0]["state"]["terminated"]
+        t_bad = bad["status"]["containerStatuses"][0]["state"]["terminated"]
+        assert (t_ok["exitCode"], t_ok["reason"]) == (0, "Completed")
+        assert (t_bad["exitCode"], t_bad["reason"]) == (3, "Error")
+
+        async def restarted() -> bool:
+            p = await api.get("pods", "default", "retry")
+            cs = (p["status"].get("containerStatuses") or [{}])[0]
+            return p["status"].get("phase") == "Running" and cs.get("restartCount", 0) >= 1 \
+                and cs.get("lastState", {}).get("terminated", {}).get("exitCode") == 1
+        await until(restarted, timeout=30)
+    finally:
+        await kubelet.stop()

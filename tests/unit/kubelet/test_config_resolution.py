@@ -8,8 +8,8 @@ import pytest
 
 from components.kubelet.envvars import (ConfigError, PodFacts, Sources, command_line, expand, references,
                                         resolve_env)
-from components.kubelet.volumes import (MountError, MountSpec, VolumePlan, container_mounts, plan_volume,
-                                        volume_dir)
+from components.kubelet.volumes import (MountError, MountSpec, VolumePlan, container_mounts, mount_plan,
+                                        plan_volume, volume_dir)
 from components.kubelet.volumes import references as volume_references
 from tests.unit.kubelet.helpers import container, pod
 
@@ -132,7 +132,7 @@ def test_config_volume_errors() -> None:
     with pytest.raises(MountError, match='secret "x" not found'):
         plan_volume({"name": "v", "secret": {"secretName": "x"}}, p, SOURCES, FACTS)
     with pytest.raises(MountError, match="not supported"):
-        plan_volume({"name": "v", "persistentVolumeClaim": {"claimName": "c"}}, p, SOURCES, FACTS)
+        plan_volume({"name": "v", "nfs": {"server": "s", "path": "/"}}, p, SOURCES, FACTS)
     with pytest.raises(MountError, match="invalid path"):
         plan_volume({"name": "v", "configMap": {"name": "cfg", "items": [{"key": "color", "path": "../x"}]}},
                     p, SOURCES, FACTS)
@@ -170,3 +170,28 @@ def test_container_mounts() -> None:
         container_mounts(container("c", volumeMounts=[{"name": "data", "mountPath": "/x", "subPath": "../up"}]),
                          plans, "/r", {})
     assert volume_dir("/r", plans["host"]) == "/srv/x"
+
+
+def test_claim_volume_is_a_node_local_directory_outside_the_pod() -> None:
+    p = pod()  # namespace "ns"
+    vol = {"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}
+    plan = plan_volume(vol, p, SOURCES, FACTS)
+    assert plan == VolumePlan("www", "persistentVolumeClaim", claim_dir="ns/www-web-0")
+    assert plan == mount_plan(vol, p) and not plan.read_only and plan.files == ()
+    # <root>/pvc/<namespace>/<claim>: not under the pod's directory, so it outlives the pod
+    assert volume_dir("/root/pods/u1", plan) == "/root/pvc/ns/www-web-0"
+    assert volume_dir("/root/pods/u2/", plan) == "/root/pvc/ns/www-web-0"
+    c = container("c", volumeMounts=[{"name": "www", "mountPath": "/usr/share/nginx/html"},
+                                     {"name": "www", "mountPath": "/logs", "subPath": "logs"}])
+    assert container_mounts(c, {"www": plan}, "/root/pods/u1", {}) == [
+        MountSpec("/root/pvc/ns/www-web-0", "/usr/share/nginx/html", False),
+        MountSpec("/root/pvc/ns/www-web-0/logs", "/logs", False, make_dir=True)]
+    ro = mount_plan({"name": "www", "persistentVolumeClaim": {"claimName": "c", "readOnly": True}}, p)
+    assert ro.read_only
+    assert container_mounts(container("c", volumeMounts=[{"name": "www", "mountPath": "/d"}]), {"www": ro},
+                            "/root/pods/u1", {}) == [MountSpec("/root/pvc/ns/c", "/d", True)]
+    for bad in ("", "../x", "a/b", ".."):
+        with pytest.raises(MountError, match="invalid persistentVolumeClaim claimName"):
+            plan_volume({"name": "v", "persistentVolumeClaim": {"claimName": bad}}, p, SOURCES, FACTS)
+    with pytest.raises(MountError, match="without a claim name"):
+        volume_dir("/root/pods/u1", VolumePlan("www", "persistentVolumeClaim"))
