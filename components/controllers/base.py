@@ -175,6 +175,29 @@ class Expectations:
         self._since.pop(key, None)
 
 
+class Workers:
+    """The start/stop a keyed controller shares: `workers` tasks drain `self.queue` into `self.sync`;
+    stopping shuts the queue down and cancels them. A subclass sets `ctx`, `queue`, `workers`."""
+
+    name: str
+    ctx: ControllerContext
+    queue: ControllerQueue
+    workers: int
+    _tasks: list[asyncio.Task[None]]
+
+    async def sync(self, key: str) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        if not getattr(self, "_tasks", None):
+            self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
+
+    async def stop(self) -> None:
+        self.queue.shutdown()
+        tasks, self._tasks = getattr(self, "_tasks", []), []
+        await cancel(tasks)
+
+
 async def run_worker(queue: WorkQueue[K], sync: Callable[[K], Awaitable[None]], *, controller: str) -> None:
     """Take keys until the queue shuts down; one key is never synced by two workers at once.
     Writes made while syncing a key carry the revision that enqueued it as their cause."""

@@ -24,7 +24,8 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, Requeue, cancel, revision_of, run_workers
+from components.controllers.base import ControllerContext, Requeue, Workers, revision_of
+from components.controllers.informers import BY_CONTROLLER, controller_uid
 from core import cronsched
 from core.keys import KeyFilter
 from core.kinds import Stream
@@ -37,12 +38,9 @@ JOBS = "jobs.batch"
 CRONJOBS = "cronjobs.batch"
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    ref = controller_ref(obj)
-    return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 
-class CronJobController:
+class CronJobController(Workers):
     name = "cronjob"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
@@ -56,19 +54,11 @@ class CronJobController:
         inf = ctx.informers
         self.cronjobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "cronjobs"))
         self.jobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "jobs"))
-        self.jobs_by_owner = inf.index(self.jobs, "controller-uid", controller_uid)
+        self.jobs_by_owner = inf.index(self.jobs, BY_CONTROLLER, controller_uid)
         self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.cronjobs, self._on_cronjob)
         inf.add_handler(self.jobs, self._on_job)
 
-    async def start(self) -> None:
-        if not self._tasks:
-            self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: enqueue only -------------------------------------------------------------------
     def _on_cronjob(self, op: Op, old: Obj | None, new: Obj | None) -> None:

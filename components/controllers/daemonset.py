@@ -34,15 +34,15 @@ from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    Workers,
     ControllerContext,
     Expectations,
     Requeue,
-    cancel,
     object_key,
     revision_of,
-    run_workers,
     split_key,
 )
+from components.controllers.informers import BY_NAMESPACE, namespace_of
 from components.controllers.podcontrol import CreateFailed, ObjectControl
 from core.daemons import (
     API_VERSION,
@@ -78,8 +78,6 @@ DAEMONSETS = "daemonsets.apps"
 SLOW_START_INITIAL = 1
 
 
-def _namespace(obj: Obj) -> list[str]:
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
 def _node_changed(old: Obj | None, new: Obj | None) -> bool:
@@ -91,7 +89,7 @@ def _node_changed(old: Obj | None, new: Obj | None) -> bool:
             or is_deleting(old) != is_deleting(new))
 
 
-class DaemonSetController:
+class DaemonSetController(Workers):
     name = "daemonset"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
@@ -104,9 +102,9 @@ class DaemonSetController:
         self.pods = inf.informer(Stream.OBJECTS, KeyFilter("", "pods"))
         self.nodes = inf.informer(Stream.OBJECTS, KeyFilter("", "nodes"))
         self.revisions = inf.informer(Stream.OBJECTS, KeyFilter("apps", "controllerrevisions"))
-        self.daemonsets_in = inf.index(self.daemonsets, "namespace", _namespace)
-        self.pods_in = inf.index(self.pods, "namespace", _namespace)
-        self.revisions_in = inf.index(self.revisions, "namespace", _namespace)
+        self.daemonsets_in = inf.index(self.daemonsets, BY_NAMESPACE, namespace_of)
+        self.pods_in = inf.index(self.pods, BY_NAMESPACE, namespace_of)
+        self.revisions_in = inf.index(self.revisions, BY_NAMESPACE, namespace_of)
         self.queue = ctx.queue(self.name)
         self.api: ApiClient = ctx.api(self.name)
         self.recorder = ctx.recorder(COMPONENT)
@@ -120,15 +118,6 @@ class DaemonSetController:
         inf.add_handler(self.revisions, self._on_revision)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: enqueue only -------------------------------------------------------------
     def _on_daemonset(self, op: Op, old: Obj | None, new: Obj | None) -> None:

@@ -37,14 +37,14 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    Workers,
     ControllerContext,
     Requeue,
-    cancel,
     object_key,
     revision_of,
-    run_workers,
     split_key,
 )
+from components.controllers.informers import BY_CONTROLLER, BY_NAMESPACE, controller_uid, namespace_of
 from components.controllers.podcontrol import ObjectControl
 from core import rollout
 from core.errors import BadRequest
@@ -63,17 +63,10 @@ log = structlog.get_logger("deployment")
 COMPONENT = "deployment-controller"
 DEPLOYMENTS = "deployments.apps"
 REPLICASETS = "replicasets.apps"
-BY_CONTROLLER = "controller-uid"  # shared with the ReplicaSet controller (same meaning)
-BY_NAMESPACE = "namespace"
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    uid = str((controller_ref(obj) or {}).get("uid") or "")
-    return [uid] if uid else []
 
 
-def namespace_of(obj: Obj) -> list[str]:
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
 def _ns(obj: Obj) -> str:
@@ -98,7 +91,7 @@ class _Working:
         return st
 
 
-class DeploymentController:
+class DeploymentController(Workers):
     name = "deployment"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
@@ -125,15 +118,6 @@ class DeploymentController:
         inf.add_handler(self.pods, self._on_pod)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: enqueueing only --------------------------------------------------------
     def _on_deployment(self, op: Op, old: Obj | None, new: Obj | None) -> None:

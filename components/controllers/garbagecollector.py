@@ -33,7 +33,7 @@ import structlog
 from bus.apiclient import CAUSE, ApiClient, ApiReplyError, call
 from bus.informer import Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, ControllerQueue, Requeue, cancel, run_workers
+from components.controllers.base import ControllerContext, ControllerQueue, Requeue, Workers
 from core.keys import KeyFilter
 from core.kinds import Kind, Stream
 from core.ownergraph import (
@@ -83,7 +83,7 @@ def delete_options(*, uid: str | None = None, propagation: str | None = None,
     return opts
 
 
-class GarbageCollector:
+class GarbageCollector(Workers):
     name = "garbagecollector"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
@@ -99,15 +99,6 @@ class GarbageCollector:
         ctx.informers.add_handler(self.objects, self._on_object)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: the graph and the queue only --------------------------------------------
     def _on_object(self, op: Op, old: Obj | None, new: Obj | None) -> None:

@@ -18,6 +18,7 @@ from bus.informer import Handler, Informer, Obj
 from bus.log import EventLog, Op
 from core.keys import KeyFilter
 from core.kinds import Stream
+from core.workload import controller_ref
 
 IndexFunc = Callable[[Obj], Iterable[str]]
 
@@ -64,6 +65,29 @@ class Index:
 def pod_node_name(pod: Obj) -> list[str]:
     node = (pod.get("spec") or {}).get("nodeName")
     return [node] if isinstance(node, str) and node else []
+
+
+# The indexes the workload controllers share (one name, one meaning: asked for twice, made once).
+BY_CONTROLLER = "controller-uid"
+ORPHANS = "orphans-by-namespace"
+BY_NAMESPACE = "namespace"
+
+
+def controller_uid(obj: Obj) -> list[str]:
+    """The uid of the object's controller (ownerReference with controller: true)."""
+    uid = str((controller_ref(obj) or {}).get("uid") or "")
+    return [uid] if uid else []
+
+
+def orphan_namespace(obj: Obj) -> list[str]:
+    """The namespace of an object no controller owns (candidates for adoption)."""
+    if controller_ref(obj) is not None:
+        return []
+    return namespace_of(obj)
+
+
+def namespace_of(obj: Obj) -> list[str]:
+    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
 class SharedInformers:

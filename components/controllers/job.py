@@ -25,8 +25,8 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
-from components.controllers.base import (ControllerContext, Expectations, Requeue, cancel, object_key,
-                                         revision_of, run_workers)
+from components.controllers.base import ControllerContext, Expectations, Requeue, Workers, object_key, revision_of
+from components.controllers.informers import BY_CONTROLLER, ORPHANS, controller_uid, orphan_namespace
 from components.controllers.podcontrol import CreateFailed, ObjectControl
 from core import jobs
 from core.keys import KeyFilter
@@ -42,18 +42,11 @@ JOBS = "jobs.batch"
 POD_FAILURE_BACKOFF = jobs.POD_FAILURE_BACKOFF
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    ref = controller_ref(obj)
-    return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 
-def orphan_namespace(obj: Obj) -> list[str]:
-    if controller_ref(obj) is not None:
-        return []
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
-class JobController:
+class JobController(Workers):
     name = "job"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, backoff_base: float | None = None,
@@ -71,21 +64,13 @@ class JobController:
         inf = ctx.informers
         self.jobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "jobs"))
         self.pods = inf.informer(Stream.OBJECTS, KeyFilter("", "pods"))
-        self.pods_by_owner = inf.index(self.pods, "controller-uid", controller_uid)
-        self.orphans = inf.index(self.pods, "orphans-by-namespace", orphan_namespace)
+        self.pods_by_owner = inf.index(self.pods, BY_CONTROLLER, controller_uid)
+        self.orphans = inf.index(self.pods, ORPHANS, orphan_namespace)
         self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.jobs, self._on_job)
         inf.add_handler(self.pods, self._on_pod)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self) -> None:
-        if not self._tasks:
-            self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: enqueue only (and note what our expectations waited for) -----------------------
     def _on_job(self, op: Op, old: Obj | None, new: Obj | None) -> None:

@@ -35,7 +35,7 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, Requeue, cancel, run_workers
+from components.controllers.base import ControllerContext, Requeue, Workers
 from components.controllers.garbagecollector import call_kind, delete_options
 from core.keys import KeyFilter
 from core.kinds import REGISTRY, Kind, Registry, Stream
@@ -154,7 +154,7 @@ def requeue_delay(content: Content, *, floor: float = 1.0, cap: float = 10.0) ->
 
 
 # -- the controller -----------------------------------------------------------------------------
-class NamespaceController:
+class NamespaceController(Workers):
     name = "namespace"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, max_requeue: float = 10.0) -> None:
@@ -175,15 +175,6 @@ class NamespaceController:
         inf.add_handler(self.namespaces, self._on_namespace)
         inf.add_handler(self.objects, self._on_object)
 
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers -------------------------------------------------------------------------
     def _on_namespace(self, op: Op, old: Obj | None, new: Obj | None) -> None:

@@ -35,15 +35,16 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Obj
 from bus.log import Op
 from components.controllers.base import (
+    Workers,
     ControllerContext,
     Expectations,
     Requeue,
-    cancel,
     object_key,
     revision_of,
-    run_workers,
     split_key,
 )
+from components.controllers.informers import (BY_CONTROLLER, BY_NAMESPACE, ORPHANS, controller_uid, namespace_of,
+                                               orphan_namespace)
 from components.controllers.podcontrol import CreateFailed, ObjectControl
 from core import replicas
 from core.errors import BadRequest
@@ -92,28 +93,15 @@ RC = SetKind("replicationcontroller", "replication-controller", "", "replication
              "ReplicationController", lambda rc: LabelSelector.from_labels((rc.get("spec") or {}).get("selector")))
 
 # Index names: "controller-uid" is shared with the other workload controllers (same meaning).
-BY_CONTROLLER = "controller-uid"
-ORPHANS = "orphans-by-namespace"
-BY_NAMESPACE = "namespace"
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    ref = controller_ref(obj)
-    uid = str((ref or {}).get("uid") or "")
-    return [uid] if uid else []
 
 
-def orphan_namespace(obj: Obj) -> list[str]:
-    if controller_ref(obj) is not None:
-        return []
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
-def namespace_of(obj: Obj) -> list[str]:
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
-class ReplicaSetController:
+class ReplicaSetController(Workers):
     def __init__(self, ctx: ControllerContext, kind: SetKind = RS, *, workers: int = 4,
                  burst: int = replicas.BURST_REPLICAS, catch_up_timeout: float = 5.0) -> None:
         self.ctx = ctx
@@ -142,15 +130,6 @@ class ReplicaSetController:
         inf.add_handler(self.pods, self._on_pod)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: bookkeeping and enqueueing only ----------------------------------------
     def _on_set(self, op: Op, old: Obj | None, new: Obj | None) -> None:

@@ -30,14 +30,14 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    Workers,
     ControllerContext,
     Expectations,
     Requeue,
-    cancel,
     object_key,
-    run_workers,
     split_key,
 )
+from components.controllers.informers import BY_CONTROLLER, ORPHANS, controller_uid, orphan_namespace
 from components.controllers.podcontrol import ObjectControl
 from core import statefulsets as sts_core
 from core.errors import BadRequest
@@ -59,22 +59,15 @@ REVISIONS = "controllerrevisions.apps"
 CLAIMS = "persistentvolumeclaims"
 
 
-def controller_uid(obj: Obj) -> list[str]:
-    ref = controller_ref(obj)
-    return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 
-def orphan_namespace(obj: Obj) -> list[str]:
-    if controller_ref(obj) is not None:
-        return []
-    return [str((obj.get("metadata") or {}).get("namespace") or "")]
 
 
 def _msg(e: ApiReplyError) -> str:
     return str(e.status.get("message") or e)
 
 
-class StatefulSetController:
+class StatefulSetController(Workers):
     name = "statefulset"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
@@ -93,9 +86,9 @@ class StatefulSetController:
         self.claims = inf.informer(Stream.OBJECTS, KeyFilter("", "persistentvolumeclaims"))
         self.revisions = inf.informer(Stream.OBJECTS, KeyFilter("apps", "controllerrevisions"))
         # Index names (and functions) as the other workload controllers spell them: shared, not doubled.
-        self.pods_by_owner = inf.index(self.pods, "controller-uid", controller_uid)
-        self.orphans = inf.index(self.pods, "orphans-by-namespace", orphan_namespace)
-        self.revisions_by_owner = inf.index(self.revisions, "controller-uid", controller_uid)
+        self.pods_by_owner = inf.index(self.pods, BY_CONTROLLER, controller_uid)
+        self.orphans = inf.index(self.pods, ORPHANS, orphan_namespace)
+        self.revisions_by_owner = inf.index(self.revisions, BY_CONTROLLER, controller_uid)
         self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.sets, self._on_set)
         inf.add_handler(self.pods, self._on_pod)
@@ -103,15 +96,6 @@ class StatefulSetController:
         inf.add_handler(self.claims, self._on_claim)
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._tasks:
-            return
-        self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
-
-    async def stop(self) -> None:
-        self.queue.shutdown()
-        tasks, self._tasks = self._tasks, []
-        await cancel(tasks)
 
     # -- handlers: enqueue the owner only -------------------------------------------------
     def _on_set(self, op: Op, old: Obj | None, new: Obj | None) -> None:
