@@ -10,10 +10,11 @@ old pods keep serving. Each test has a namespace of its own; waiting is polling 
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -69,17 +70,18 @@ def images(items: list[dict[str, Any]]) -> set[str]:
 
 class PodWatch:
     """A watch on the namespace's pods (the API server's watch, as kubectl uses it) keeping the
-    fewest serving pods seen since `arm()`."""
+    fewest serving pods seen since `arm()`, and the order pods appeared and went."""
 
     def __init__(self, cluster: Cluster, ns: str, selector: str = SELECTOR) -> None:
-        self.url = f"{cluster.url}/api/v1/namespaces/{ns}/pods?watch=true&labelSelector={selector}"
+        self.port = cluster.api_port
+        self.path = f"/api/v1/namespaces/{ns}/pods?watch=true&labelSelector={selector}"
         self.pods: dict[str, dict[str, Any]] = {}
         self.added: list[str] = []  # names in the order they appeared
         self.deleted: list[str] = []  # names in the order they went
         self.minimum: int | None = None
         self.events = 0
-        self._stop = threading.Event()
-        self._resp: Any = None
+        self.error: BaseException | None = None
+        self._sock: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> PodWatch:
@@ -87,32 +89,43 @@ class PodWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._resp is not None:
-            self._resp.close()
-        self._thread.join(timeout=5)
+        sock = self._sock
+        if sock is not None:
+            try:  # wakes the reader blocked in recv; closing from this thread could block instead
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._thread.join(timeout=10)
 
     def arm(self) -> None:
         self.minimum = len(serving(list(self.pods.values())))
 
     def _run(self) -> None:
-        self._resp = urllib.request.urlopen(self.url, timeout=600)
-        for line in self._resp:
-            if self._stop.is_set():
-                return
-            ev = json.loads(line)
-            obj = ev["object"]
-            name = obj["metadata"]["name"]
-            if ev["type"] == "DELETED":
-                self.pods.pop(name, None)
-                self.deleted.append(name)
-            else:
-                if ev["type"] == "ADDED":
-                    self.added.append(name)
-                self.pods[name] = obj
-            self.events += 1
-            if self.minimum is not None:
-                self.minimum = min(self.minimum, len(serving(list(self.pods.values()))))
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=900)
+        try:
+            conn.request("GET", self.path)
+            resp = conn.getresponse()
+            self._sock = conn.sock
+            for line in resp:
+                self._apply(json.loads(line))
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            self.error = e
+        finally:
+            conn.close()
+
+    def _apply(self, ev: dict[str, Any]) -> None:
+        obj = ev["object"]
+        name = obj["metadata"]["name"]
+        if ev["type"] == "DELETED":
+            self.pods.pop(name, None)
+            self.deleted.append(name)
+        else:
+            if ev["type"] == "ADDED":
+                self.added.append(name)
+            self.pods[name] = obj
+        self.events += 1
+        if self.minimum is not None:
+            self.minimum = min(self.minimum, len(serving(list(self.pods.values()))))
 
 
 @pytest.fixture
