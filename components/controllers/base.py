@@ -37,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 
 from bus.apiclient import CAUSE, ApiClient
+from bus.informer import Informer
 from bus.recorder import EventRecorder
 from components.clock import Clock
 from components.controllers.informers import SharedInformers
@@ -173,6 +174,19 @@ class Expectations:
         self._adds.pop(key, None)
         self._dels.pop(key, None)
         self._since.pop(key, None)
+
+
+async def caught_up(informer: Informer, written: Any, timeout: float = 5.0) -> None:
+    """Wait until `informer` has applied a write this process just made (the object the API
+    answered with), so the next sync never acts on the version before it. Slow is logged, not
+    raised: the next sync's compare-and-swap catches a stale view anyway."""
+    rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
+    if not rv:
+        return
+    try:
+        await informer.wait_for(int(rv), timeout=timeout)
+    except (asyncio.TimeoutError, ValueError):
+        log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
 
 
 class Workers:

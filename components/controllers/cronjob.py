@@ -24,7 +24,7 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, Requeue, Workers, revision_of
+from components.controllers.base import ControllerContext, Requeue, Workers, revision_of, caught_up
 from components.controllers.informers import BY_CONTROLLER, controller_uid
 from core import cronsched
 from core.keys import KeyFilter
@@ -162,13 +162,7 @@ class CronJobController(Workers):
         self.recorder.record(cj, "Normal", "SuccessfulDelete", f"Deleted job {name}")
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
 
 def build(ctx: ControllerContext, cfg: Any) -> CronJobController:

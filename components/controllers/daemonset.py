@@ -34,6 +34,7 @@ from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    caught_up,
     Workers,
     ControllerContext,
     Expectations,
@@ -116,8 +117,6 @@ class DaemonSetController(Workers):
         inf.add_handler(self.pods, self._on_pod)
         inf.add_handler(self.nodes, self._on_node)
         inf.add_handler(self.revisions, self._on_revision)
-
-    # -- lifecycle ------------------------------------------------------------------------
 
     # -- handlers: enqueue only -------------------------------------------------------------
     def _on_daemonset(self, op: Op, old: Obj | None, new: Obj | None) -> None:
@@ -369,14 +368,7 @@ class DaemonSetController(Workers):
             raise
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        """Wait until the projection has applied our write, so the next sync does not repeat it."""
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
 
 def build(ctx: ControllerContext, cfg: ManagerConfig) -> DaemonSetController:

@@ -37,6 +37,7 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    caught_up,
     Workers,
     ControllerContext,
     Requeue,
@@ -116,8 +117,6 @@ class DeploymentController(Workers):
         inf.add_handler(self.deployments, self._on_deployment)
         inf.add_handler(self.replicasets, self._on_replicaset)
         inf.add_handler(self.pods, self._on_pod)
-
-    # -- lifecycle ------------------------------------------------------------------------
 
     # -- handlers: enqueueing only --------------------------------------------------------
     def _on_deployment(self, op: Op, old: Obj | None, new: Obj | None) -> None:
@@ -542,15 +541,7 @@ class DeploymentController(Workers):
             raise
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        """Wait until the projection has applied our write (so the next pass never acts on the
-        version before it)."""
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
 
 def build(ctx: ControllerContext, cfg: ManagerConfig) -> DeploymentController:

@@ -33,7 +33,7 @@ import structlog
 from bus.apiclient import CAUSE, ApiClient, ApiReplyError, call
 from bus.informer import Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, ControllerQueue, Requeue, Workers
+from components.controllers.base import ControllerContext, ControllerQueue, Requeue, Workers, caught_up
 from core.keys import KeyFilter
 from core.kinds import Kind, Stream
 from core.ownergraph import (
@@ -97,8 +97,6 @@ class GarbageCollector(Workers):
         self.objects = ctx.informers.informer(Stream.OBJECTS, KeyFilter())
         self._tasks: list[asyncio.Task[None]] = []
         ctx.informers.add_handler(self.objects, self._on_object)
-
-    # -- lifecycle ------------------------------------------------------------------------
 
     # -- handlers: the graph and the queue only --------------------------------------------
     def _on_object(self, op: Op, old: Obj | None, new: Obj | None) -> None:
@@ -217,13 +215,7 @@ class GarbageCollector(Workers):
         await self._caught_up(written)
 
     async def _caught_up(self, written: Any) -> None:
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await self.objects.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", revision=rv)
+        await caught_up(self.objects, written, self.catch_up_timeout)
 
 
 def _uid(obj: Obj) -> str:

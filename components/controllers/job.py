@@ -25,7 +25,7 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, Expectations, Requeue, Workers, object_key, revision_of
+from components.controllers.base import ControllerContext, Expectations, Requeue, Workers, object_key, revision_of, caught_up
 from components.controllers.informers import BY_CONTROLLER, ORPHANS, controller_uid, orphan_namespace
 from components.controllers.podcontrol import CreateFailed, ObjectControl
 from core import jobs
@@ -220,13 +220,7 @@ class JobController(Workers):
         log.info("deleted finished job: its ttlSecondsAfterFinished ran out", job=key)
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
 
 def _selector(job: Obj) -> LabelSelector | None:

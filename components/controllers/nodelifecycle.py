@@ -30,7 +30,7 @@ import structlog
 from bus.apiclient import ApiClient, ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
-from components.controllers.base import ControllerContext, Requeue, cancel, run_workers
+from components.controllers.base import ControllerContext, Requeue, cancel, run_workers, caught_up
 from components.controllers.informers import pod_node_name
 from core.keys import KeyFilter
 from core.kinds import Stream
@@ -242,15 +242,7 @@ class NodeLifecycleController:
         self._record(events)
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        """Wait until the projection has applied our write (the expectation that stops a second
-        pass from acting on the version before it)."""
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
     def _record(self, events: tuple[Event, ...]) -> None:
         for ev in events:

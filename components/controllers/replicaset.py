@@ -129,8 +129,6 @@ class ReplicaSetController(Workers):
         inf.add_handler(self.sets, self._on_set)
         inf.add_handler(self.pods, self._on_pod)
 
-    # -- lifecycle ------------------------------------------------------------------------
-
     # -- handlers: bookkeeping and enqueueing only ----------------------------------------
     def _on_set(self, op: Op, old: Obj | None, new: Obj | None) -> None:
         if op is Op.DELETED:

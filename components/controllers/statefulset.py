@@ -30,6 +30,7 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
+    caught_up,
     Workers,
     ControllerContext,
     Expectations,
@@ -94,8 +95,6 @@ class StatefulSetController(Workers):
         inf.add_handler(self.pods, self._on_pod)
         inf.add_handler(self.revisions, self._on_revision)
         inf.add_handler(self.claims, self._on_claim)
-
-    # -- lifecycle ------------------------------------------------------------------------
 
     # -- handlers: enqueue the owner only -------------------------------------------------
     def _on_set(self, op: Op, old: Obj | None, new: Obj | None) -> None:
@@ -388,13 +387,7 @@ class StatefulSetController(Workers):
                     raise
 
     async def _caught_up(self, informer: Informer, written: Any) -> None:
-        rv = (written.get("metadata") or {}).get("resourceVersion") if isinstance(written, dict) else None
-        if not rv:
-            return
-        try:
-            await informer.wait_for(int(rv), timeout=self.catch_up_timeout)
-        except (asyncio.TimeoutError, ValueError):
-            log.warning("informer slow to apply our write", informer=informer.name, revision=rv)
+        await caught_up(informer, written, self.catch_up_timeout)
 
 
 def build(ctx: ControllerContext, cfg: ManagerConfig) -> StatefulSetController:
