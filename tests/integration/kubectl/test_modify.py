@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -216,13 +217,16 @@ def test_describe_pod_and_deployment(cluster: Cluster, ns: str) -> None:
     assert fields["StrategyType"] == "RollingUpdate"
     assert fields["RollingUpdateStrategy"] == "25% max unavailable, 25% max surge"
     assert fields["Image"] == "nginx:1.26"
-    assert fields["Events"] == "<none>"
-    uid = cluster.get_json("-n", ns, "deployment", "shown")["metadata"]["uid"]
-    cluster.ok("create", "-n", ns, "-f", "-", stdin=json.dumps(_event(
-        "shown.1", "Deployment", "apps/v1", "shown", ns, uid, "ScalingReplicaSet",
-        "Scaled up replica set shown-1 to 3")))
-    out = cluster.ok("describe", "-n", ns, "deployment", "shown").out
-    assert out[out.index("Events:"):].splitlines()[3].endswith("Scaled up replica set shown-1 to 3")
+    # the Deployment controller's own Event, found by describe (involvedObject name, namespace, uid)
+    deadline = time.monotonic() + 60
+    while "ScalingReplicaSet" not in out:
+        assert time.monotonic() < deadline, out
+        time.sleep(0.3)
+        out = cluster.ok("describe", "-n", ns, "deployment", "shown").out
+    events = out[out.index("Events:"):].splitlines()
+    assert events[1].split() == ["Type", "Reason", "Age", "From", "Message"]
+    row = next(line for line in events if "ScalingReplicaSet" in line)
+    assert "deployment-controller" in row and re.search(r"Scaled up replica set shown-\w+ from 0 to 3$", row), row
     # describe by label: every match, one after another
     both = cluster.ok("describe", "-n", ns, "pods", "-l", "app=described").out
     assert both.count("Name:         described") == 1

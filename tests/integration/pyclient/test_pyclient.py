@@ -188,11 +188,16 @@ def test_watch_deployments_from_a_resource_version(apps: client.AppsV1Api, ns: s
         events.append((ev["type"], obj.metadata.name, obj.spec.replicas, obj.metadata.resource_version))
         if ev["type"] == "DELETED":
             w.stop()
-    assert [e[:3] for e in events] == [("ADDED", "after", 1), ("MODIFIED", "after", 4), ("DELETED", "after", 4)]
-    assert events[0][3] == created.metadata.resource_version
-    assert events[1][3] == modified.metadata.resource_version
-    assert int(events[2][3]) > int(modified.metadata.resource_version)
-    assert all(isinstance(e[3], str) for e in events)
+    # the Deployment controller writes status in between (for "before" too): the writes of the
+    # test itself are there, in order, each with the revision the API answered
+    assert all(isinstance(e[3], str) and int(e[3]) > int(rv) for e in events)
+    assert [int(e[3]) for e in events] == sorted(int(e[3]) for e in events)
+    assert {e[0] for e in events if e[1] == "before"} <= {"MODIFIED"}
+    after = [e for e in events if e[1] == "after"]
+    assert after[0] == ("ADDED", "after", 1, created.metadata.resource_version)
+    assert ("MODIFIED", "after", 4, modified.metadata.resource_version) in after
+    assert after[-1][:3] == ("DELETED", "after", 4) and int(after[-1][3]) > int(modified.metadata.resource_version)
+    assert [e[2] for e in after] == sorted(e[2] for e in after)  # 1 until the patch, 4 after it
 
 
 def test_watch_with_a_label_selector(core: client.CoreV1Api, ns: str) -> None:
