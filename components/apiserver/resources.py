@@ -305,8 +305,9 @@ class Resources:
                 _keep_namespace_finalizers(new, old)
             new = admit_update(kind, new, old)
         md = new["metadata"]
+        namespace_held = kind.kind == "Namespace" and bool((new.get("spec") or {}).get("finalizers"))
         if (md.get("deletionTimestamp") and not md.get("finalizers") and not md.get("deletionGracePeriodSeconds")
-                and not (new.get("spec") or {}).get("finalizers" if kind.kind == "Namespace" else "")):
+                and not namespace_held):
             return await self._commit(kind, key, Op.DELETED, new, expected, ctx)
         if _unchanged(new, old):
             # A write that changes nothing is not written: no new revision, no watch event (as in
