@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import ApiClient
 from components.controllers.manager import ControllerManager, ManagerConfig
 from tests.integration.conftest import Plane
+from tests.integration.controllers.conftest import eventually, get_or_none
 
 pytestmark = pytest.mark.integration
 
@@ -34,20 +35,6 @@ def now() -> str:
 
 def micro_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy; fail after `timeout` (a deadline, not a
-    measurement)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or check}: last saw {last!r}")
 
 
 async def post_ready(api: ApiClient, name: str, status: str = "True") -> None:
@@ -77,15 +64,6 @@ async def make_pod(api: ApiClient, name: str, node: str, tolerations: list[dict[
              for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]
     return await api.patch("pods", "default", name, {"status": {"phase": "Running", "conditions": conds}},
                            subresource="status")
-
-
-async def get_or_none(api: ApiClient, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        return await api.get(resource, namespace, name)
-    except ApiReplyError as e:
-        if e.code == 404:
-            return None
-        raise
 
 
 def ready_of(obj: dict[str, Any], type_: str = "Ready") -> str | None:

@@ -15,29 +15,19 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.integration.kubectl.cluster import EXAMPLES, Cluster
+from tests.integration.kubectl.test_pods import until
 
 pytestmark = pytest.mark.integration
 
 DEPLOY = "myapp-deployment"
 SELECTOR = "app=nginx-container"
-
-
-def until(what: str, fn: Callable[[], Any], timeout: float = 120, every: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def seed_deployment(**spec: Any) -> dict[str, Any]:
