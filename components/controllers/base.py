@@ -190,25 +190,31 @@ async def caught_up(informer: Informer, written: Any, timeout: float = 5.0) -> N
 
 
 class Workers:
-    """The start/stop a keyed controller shares: `workers` tasks drain `self.queue` into `self.sync`;
-    stopping shuts the queue down and cancels them. A subclass sets `ctx`, `queue`, `workers`."""
+    """What a keyed controller shares: its context, clock, API client and queue (all named after
+    the controller), and start/stop — `workers` tasks drain `self.queue` into `self.sync`;
+    stopping shuts the queue down and cancels them."""
 
     name: str
-    ctx: ControllerContext
-    queue: ControllerQueue
-    workers: int
-    _tasks: list[asyncio.Task[None]]
+
+    def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.workers = workers
+        self.catch_up_timeout = catch_up_timeout
+        self.api: ApiClient = ctx.api(self.name)
+        self.queue: ControllerQueue = ctx.queue(self.name)
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def sync(self, key: str) -> None:
         raise NotImplementedError
 
     async def start(self) -> None:
-        if not getattr(self, "_tasks", None):
+        if not self._tasks:
             self._tasks = run_workers(self.ctx, self.queue, self.sync, controller=self.name, workers=self.workers)
 
     async def stop(self) -> None:
         self.queue.shutdown()
-        tasks, self._tasks = getattr(self, "_tasks", []), []
+        tasks, self._tasks = self._tasks, []
         await cancel(tasks)
 
 

@@ -16,12 +16,11 @@ propagation: the garbage collector takes their pods.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import structlog
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Requeue, Workers, revision_of, caught_up
@@ -38,24 +37,16 @@ JOBS = "jobs.batch"
 CRONJOBS = "cronjobs.batch"
 
 
-
-
 class CronJobController(Workers):
     name = "cronjob"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
-        self.catch_up_timeout = catch_up_timeout
-        self.api: ApiClient = ctx.api(self.name)
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.recorder = ctx.recorder(COMPONENT)
-        self.queue = ctx.queue(self.name)
         inf = ctx.informers
         self.cronjobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "cronjobs"))
         self.jobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "jobs"))
         self.jobs_by_owner = inf.index(self.jobs, BY_CONTROLLER, controller_uid)
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.cronjobs, self._on_cronjob)
         inf.add_handler(self.jobs, self._on_job)
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import (
@@ -79,8 +79,6 @@ DAEMONSETS = "daemonsets.apps"
 SLOW_START_INITIAL = 1
 
 
-
-
 def _node_changed(old: Obj | None, new: Obj | None) -> bool:
     """Whether a node update can change which DaemonSets should run there."""
     if old is None or new is None:
@@ -94,10 +92,7 @@ class DaemonSetController(Workers):
     name = "daemonset"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
-        self.catch_up_timeout = catch_up_timeout
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         inf = ctx.informers
         self.daemonsets = inf.informer(Stream.OBJECTS, KeyFilter("apps", "daemonsets"))
         self.pods = inf.informer(Stream.OBJECTS, KeyFilter("", "pods"))
@@ -106,13 +101,10 @@ class DaemonSetController(Workers):
         self.daemonsets_in = inf.index(self.daemonsets, BY_NAMESPACE, namespace_of)
         self.pods_in = inf.index(self.pods, BY_NAMESPACE, namespace_of)
         self.revisions_in = inf.index(self.revisions, BY_NAMESPACE, namespace_of)
-        self.queue = ctx.queue(self.name)
-        self.api: ApiClient = ctx.api(self.name)
         self.recorder = ctx.recorder(COMPONENT)
         self.control = ObjectControl(self.api, self.recorder)
         self.expectations = Expectations(self.clock)
         self.backoff = FailedPodBackoff()
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.daemonsets, self._on_daemonset)
         inf.add_handler(self.pods, self._on_pod)
         inf.add_handler(self.nodes, self._on_node)

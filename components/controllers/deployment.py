@@ -26,7 +26,6 @@ server's /status keeps only the status.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -66,10 +65,6 @@ DEPLOYMENTS = "deployments.apps"
 REPLICASETS = "replicasets.apps"
 
 
-
-
-
-
 def _ns(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "")
 
@@ -96,12 +91,7 @@ class DeploymentController(Workers):
     name = "deployment"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
-        self.catch_up_timeout = catch_up_timeout
-        self.queue = ctx.queue(self.name)
-        self.api = ctx.api(self.name)
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.recorder = ctx.recorder(COMPONENT)
         self.control = ObjectControl(self.api, self.recorder)
         inf = ctx.informers
@@ -113,7 +103,6 @@ class DeploymentController(Workers):
         self.rs_by_controller = inf.index(self.replicasets, BY_CONTROLLER, controller_uid)
         self.pods_by_controller = inf.index(self.pods, BY_CONTROLLER, controller_uid)
         self._selectors: dict[str, tuple[Any, LabelSelector | None]] = {}  # uid → (spec.selector, parsed)
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.deployments, self._on_deployment)
         inf.add_handler(self.replicasets, self._on_replicaset)
         inf.add_handler(self.pods, self._on_pod)

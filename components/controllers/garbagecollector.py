@@ -25,7 +25,6 @@ Calls go through `call_kind`, which names each kind's exact API version from the
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -87,15 +86,11 @@ class GarbageCollector(Workers):
     name = "garbagecollector"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.workers = workers
-        self.catch_up_timeout = catch_up_timeout
-        self.api: ApiClient = ctx.api(self.name)
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.graph = OwnerGraph()
         # Keys are uids: the sharding check is made on the owner's "ns/name" in `_enqueue`.
         self.queue = ControllerQueue(clock=ctx.clock, name=self.name)
         self.objects = ctx.informers.informer(Stream.OBJECTS, KeyFilter())
-        self._tasks: list[asyncio.Task[None]] = []
         ctx.informers.add_handler(self.objects, self._on_object)
 
     # -- handlers: the graph and the queue only --------------------------------------------

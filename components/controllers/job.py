@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import ApiReplyError
 from bus.informer import Informer, Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Expectations, Requeue, Workers, object_key, revision_of, caught_up
@@ -42,31 +42,21 @@ JOBS = "jobs.batch"
 POD_FAILURE_BACKOFF = jobs.POD_FAILURE_BACKOFF
 
 
-
-
-
-
 class JobController(Workers):
     name = "job"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, backoff_base: float | None = None,
                  catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.backoff_base = POD_FAILURE_BACKOFF if backoff_base is None else backoff_base
-        self.catch_up_timeout = catch_up_timeout
-        self.api: ApiClient = ctx.api(self.name)
         self.recorder = ctx.recorder(COMPONENT)
         self.control = ObjectControl(self.api, self.recorder)
-        self.queue = ctx.queue(self.name)
         self.expectations = Expectations(self.clock)
         inf = ctx.informers
         self.jobs = inf.informer(Stream.OBJECTS, KeyFilter("batch", "jobs"))
         self.pods = inf.informer(Stream.OBJECTS, KeyFilter("", "pods"))
         self.pods_by_owner = inf.index(self.pods, BY_CONTROLLER, controller_uid)
         self.orphans = inf.index(self.pods, ORPHANS, orphan_namespace)
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.jobs, self._on_job)
         inf.add_handler(self.pods, self._on_pod)
 

@@ -25,14 +25,13 @@ pure (`deletion_conditions`), unit-tested on its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bus.apiclient import ApiClient, ApiReplyError
+from bus.apiclient import ApiReplyError
 from bus.informer import Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Requeue, Workers
@@ -158,20 +157,15 @@ class NamespaceController(Workers):
     name = "namespace"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, max_requeue: float = 10.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
+        super().__init__(ctx, workers=workers)
         self.max_requeue = max_requeue
-        self.api: ApiClient = ctx.api(self.name)
         self.recorder = ctx.recorder(COMPONENT)
-        self.queue = ctx.queue(self.name)
         inf = ctx.informers
         self.namespaces = inf.informer(Stream.OBJECTS, KeyFilter("", "namespaces"))
         # every object (shared with the garbage collector): a deletion in a terminating namespace
         # is the moment to look again
         self.objects = inf.informer(Stream.OBJECTS, KeyFilter())
         self.kinds = content_kinds()
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.namespaces, self._on_namespace)
         inf.add_handler(self.objects, self._on_object)
 

@@ -95,24 +95,13 @@ RC = SetKind("replicationcontroller", "replication-controller", "", "replication
 # Index names: "controller-uid" is shared with the other workload controllers (same meaning).
 
 
-
-
-
-
-
-
 class ReplicaSetController(Workers):
     def __init__(self, ctx: ControllerContext, kind: SetKind = RS, *, workers: int = 4,
                  burst: int = replicas.BURST_REPLICAS, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
         self.kind = kind
         self.name = kind.name
-        self.clock = ctx.clock
-        self.workers = workers
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.burst = burst
-        self.catch_up_timeout = catch_up_timeout
-        self.queue = ctx.queue(self.name)
-        self.api = ctx.api(self.name)
         self.recorder = ctx.recorder(kind.component)
         self.control = ObjectControl(self.api, self.recorder)
         self.expectations = Expectations(self.clock)
@@ -125,7 +114,6 @@ class ReplicaSetController(Workers):
         self.sets_by_controller = inf.index(self.sets, BY_CONTROLLER, controller_uid)
         self.keys: dict[str, str] = {}  # uid of a set → its key
         self._selectors: dict[str, tuple[Any, LabelSelector | None]] = {}  # uid → (spec.selector, parsed)
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.sets, self._on_set)
         inf.add_handler(self.pods, self._on_pod)
 

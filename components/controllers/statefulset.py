@@ -21,7 +21,6 @@ and a set waiting for a pod to become available is enqueued again when it will b
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -60,10 +59,6 @@ REVISIONS = "controllerrevisions.apps"
 CLAIMS = "persistentvolumeclaims"
 
 
-
-
-
-
 def _msg(e: ApiReplyError) -> str:
     return str(e.status.get("message") or e)
 
@@ -72,12 +67,7 @@ class StatefulSetController(Workers):
     name = "statefulset"
 
     def __init__(self, ctx: ControllerContext, *, workers: int = 4, catch_up_timeout: float = 5.0) -> None:
-        self.ctx = ctx
-        self.clock = ctx.clock
-        self.workers = workers
-        self.catch_up_timeout = catch_up_timeout
-        self.queue = ctx.queue(self.name)
-        self.api = ctx.api(self.name)
+        super().__init__(ctx, workers=workers, catch_up_timeout=catch_up_timeout)
         self.recorder = ctx.recorder(COMPONENT)
         self.control = ObjectControl(self.api, self.recorder)
         self.expectations = Expectations(self.clock)
@@ -90,7 +80,6 @@ class StatefulSetController(Workers):
         self.pods_by_owner = inf.index(self.pods, BY_CONTROLLER, controller_uid)
         self.orphans = inf.index(self.pods, ORPHANS, orphan_namespace)
         self.revisions_by_owner = inf.index(self.revisions, BY_CONTROLLER, controller_uid)
-        self._tasks: list[asyncio.Task[None]] = []
         inf.add_handler(self.sets, self._on_set)
         inf.add_handler(self.pods, self._on_pod)
         inf.add_handler(self.revisions, self._on_revision)
