@@ -42,6 +42,11 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def api_resource(self) -> str:
+        """How the bus API client names it: the plural, then the group after a dot (`replicasets.apps`)."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    @property
     def singular_name(self) -> str:
         return self.singular or self.kind.lower()
 

@@ -20,7 +20,6 @@ moved on (Requeue: the key is retried on a fresher view); a 404 means the object
 (nothing to do). After each write the shell waits for its informer to apply it, so the next
 pass never acts twice on its own change.
 
-Calls go through `call_kind`, which names each kind's exact API version from the registry.
 """
 
 from __future__ import annotations
@@ -29,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bus.apiclient import CAUSE, ApiClient, ApiReplyError, call
+from bus.apiclient import ApiReplyError
 from bus.informer import Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, ControllerQueue, Requeue, Workers, caught_up
 from core.keys import KeyFilter
-from core.kinds import Kind, Stream
+from core.kinds import Stream
 from core.ownergraph import (
     Action,
     Delete,
@@ -56,30 +55,6 @@ if TYPE_CHECKING:
     from components.controllers.manager import ManagerConfig
 
 log = structlog.get_logger("garbagecollector")
-
-
-async def call_kind(api: ApiClient, verb: str, kind: Kind, namespace: str, name: str = "", **extra: Any) -> Any:
-    """A bus API call for `kind` at the version the registry serves it (ApiClient guesses the
-    version from the group, which is wrong for autoscaling/v2)."""
-    req: dict[str, Any] = {"group": kind.group, "version": kind.version, "resource": kind.resource,
-                           "namespace": namespace if kind.namespaced else "", "name": name, "actor": api.actor}
-    cause = CAUSE.get()
-    if cause:
-        req["cause"] = cause
-    req.update({k: v for k, v in extra.items() if v is not None})
-    return await call(api.nc, api.prefix, verb, req, api.timeout)
-
-
-def delete_options(*, uid: str | None = None, propagation: str | None = None,
-                   grace_period_seconds: int | None = None) -> dict[str, Any]:
-    opts: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
-    if grace_period_seconds is not None:
-        opts["gracePeriodSeconds"] = grace_period_seconds
-    if uid:
-        opts["preconditions"] = {"uid": uid}
-    if propagation:
-        opts["propagationPolicy"] = propagation
-    return opts
 
 
 class GarbageCollector(Workers):
@@ -145,7 +120,7 @@ class GarbageCollector(Workers):
         if kind is None or namespace is None:
             return Owner.ABSENT
         try:
-            obj = await call_kind(self.api, "get", kind, namespace, ref.name)
+            obj = await self.api.get(kind.api_resource, namespace, ref.name)
         except ApiReplyError as e:
             if e.code == 404:
                 return Owner.ABSENT
@@ -173,7 +148,7 @@ class GarbageCollector(Workers):
             return
         t = a.target
         try:
-            current = await call_kind(self.api, "get", kind, t.namespace, t.name)
+            current = await self.api.get(kind.api_resource, t.namespace, t.name)
         except ApiReplyError as e:
             if e.code == 404:
                 return
@@ -184,8 +159,8 @@ class GarbageCollector(Workers):
         if list(md.get("ownerReferences") or []) != list(a.expect_refs):
             raise Requeue(f"{t.kind} {t.namespace}/{t.name} changed owners since the projection saw it")
         try:
-            written = await call_kind(self.api, "delete", kind, t.namespace, t.name,
-                                      body=delete_options(uid=t.uid, propagation=a.propagation))
+            written = await self.api.delete(kind.api_resource, t.namespace, t.name, uid=t.uid or None,
+                                                propagation=a.propagation or None)
         except ApiReplyError as e:
             if e.code in (404, 409):  # gone, or replaced by a newer object of that name
                 return
@@ -199,8 +174,7 @@ class GarbageCollector(Workers):
         if kind is None:
             return
         try:
-            written = await call_kind(self.api, "patch", kind, t.namespace, t.name, body=patch,
-                                      contentType="application/merge-patch+json")
+            written = await self.api.patch(kind.api_resource, t.namespace, t.name, patch)
         except ApiReplyError as e:
             if e.code == 404:
                 return

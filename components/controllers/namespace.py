@@ -35,7 +35,6 @@ from bus.apiclient import ApiReplyError
 from bus.informer import Obj
 from bus.log import Op
 from components.controllers.base import ControllerContext, Requeue, Workers
-from components.controllers.garbagecollector import call_kind, delete_options
 from core.keys import KeyFilter
 from core.kinds import REGISTRY, Kind, Registry, Stream
 
@@ -220,8 +219,8 @@ class NamespaceController(Workers):
             if md.get("deletionTimestamp"):
                 continue  # on its way out already (a terminating pod, a foreground deletion)
             try:
-                await call_kind(self.api, "delete", kind, namespace, str(md.get("name", "")),
-                                body=delete_options(uid=str(md.get("uid") or "") or None, propagation="Background"))
+                await self.api.delete(kind.api_resource, namespace, str(md.get("name", "")),
+                                      uid=str(md.get("uid") or "") or None, propagation="Background")
             except ApiReplyError as e:
                 if e.code in (404, 409):
                     continue
@@ -230,7 +229,7 @@ class NamespaceController(Workers):
 
     async def _list(self, kind: Kind, namespace: str, content: Content) -> list[Obj]:
         try:
-            listed = await call_kind(self.api, "list", kind, namespace, query={})
+            listed = await self.api.list(kind.api_resource, namespace)
         except ApiReplyError as e:
             if e.code in (404, 405):  # not served here: nothing of it can exist
                 return []
