@@ -5,7 +5,6 @@ tests/integration/controllers.)"""
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,39 +22,19 @@ from components.controllers.nodelifecycle import NodeLifecycleController
 from core.keys import ObjectKey
 from core.kinds import Stream
 from core.nodehealth import EvictPod, ForceDeletePod, Instant, Timing
+from tests.unit.controllers.logapi import LogApi, key_of
 
 NODE = ObjectKey("", "nodes", "", "n1")
 LEASE = ObjectKey("coordination.k8s.io", "leases", "kube-node-lease", "n1")
 
 
-def key_of(resource: str, namespace: str, name: str) -> ObjectKey:
-    plural, _, group = resource.partition(".")
-    return ObjectKey(group, plural, namespace, name)
-
-
-class FakeApi:
+class FakeApi(LogApi):
     """Just enough of the API server: compare-and-swap writes into the memory log, calls recorded,
     and an error to raise on demand."""
 
     def __init__(self, log: MemoryLog) -> None:
-        self.log = log
-        self.calls: list[tuple[Any, ...]] = []
+        super().__init__(log)
         self.fail_next: ApiReplyError | None = None
-
-    async def _current(self, key: ObjectKey) -> dict[str, Any]:
-        entry = await self.log.latest(key)
-        if entry is None or entry.op is Op.DELETED:
-            raise ApiReplyError(404, {"reason": "NotFound"})
-        obj: dict[str, Any] = orjson.loads(entry.data)
-        obj["metadata"]["resourceVersion"] = str(entry.revision)
-        return obj
-
-    async def _write(self, key: ObjectKey, obj: dict[str, Any], expected: int, op: Op = Op.MODIFIED) -> dict[str, Any]:
-        body = copy.deepcopy(obj)
-        body["metadata"].pop("resourceVersion", None)
-        entry = await self.log.append(key, op, orjson.dumps(body), expected=expected)
-        body["metadata"]["resourceVersion"] = str(entry.revision)
-        return body
 
     def _maybe_fail(self) -> None:
         if self.fail_next is not None:

@@ -30,6 +30,7 @@ from core.kinds import Stream
 from core.meta import rfc3339
 from core.replicas import Counts, Failure, Plan
 from core.workload import controller_ref
+from tests.unit.controllers.logapi import LogApi, key_of
 
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -270,36 +271,15 @@ def test_status_changed() -> None:
 RS_KEY = ObjectKey("apps", "replicasets", "default", "web")
 
 
-def key_of(resource: str, namespace: str, name: str) -> ObjectKey:
-    plural, _, group = resource.partition(".")
-    return ObjectKey(group, plural, namespace, name)
-
-
-class FakeApi:
+class FakeApi(LogApi):
     """Enough of the API server for this controller; `refuse_creates_after` makes later creates fail
     with 403 (a quota)."""
 
     def __init__(self, log: MemoryLog) -> None:
-        self.log = log
-        self.calls: list[tuple[Any, ...]] = []
+        super().__init__(log)
         self.refuse_creates_after: int | None = None
         self.created = 0
         self._names = itertools.count()
-
-    async def _current(self, key: ObjectKey) -> dict[str, Any]:
-        entry = await self.log.latest(key)
-        if entry is None or entry.op is Op.DELETED:
-            raise ApiReplyError(404, {"reason": "NotFound", "message": "not found"})
-        obj: dict[str, Any] = orjson.loads(entry.data)
-        obj["metadata"]["resourceVersion"] = str(entry.revision)
-        return obj
-
-    async def _write(self, key: ObjectKey, obj: dict[str, Any], expected: int, op: Op = Op.MODIFIED) -> dict[str, Any]:
-        body = copy.deepcopy(obj)
-        body["metadata"].pop("resourceVersion", None)
-        entry = await self.log.append(key, op, orjson.dumps(body), expected=expected)
-        body["metadata"]["resourceVersion"] = str(entry.revision)
-        return body
 
     async def get(self, resource: str, namespace: str, name: str) -> dict[str, Any]:
         return await self._current(key_of(resource, namespace, name))
