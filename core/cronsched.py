@@ -33,6 +33,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.events import Event
 from core.schema.cron import schedule_error
 from core.workload import controller_ref, name_of, parse_time, uid_of
 
@@ -226,12 +227,6 @@ def _utc(t: datetime) -> str:
 
 
 # -- the controller's decision -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
-
 
 @dataclass
 class CronPlan:

@@ -32,7 +32,6 @@ performs the `Plan` (creates, deletes), then writes `daemon_status`.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from core.nodeaffinity import NAME_FIELD, parse_node_affinity
 from core.taints import NO_EXECUTE, NO_SCHEDULE, untolerated
 from core.workload import (
     available_in,
+    scaled_value,
     generate_name_prefix,
     is_available,
     is_deleting,
@@ -118,36 +118,14 @@ def history_limit(ds: Mapping[str, Any]) -> int:
     return 10 if raw is None else max(int(raw), 0)
 
 
-def scaled(value: Any, total: int, *, round_up: bool = True) -> int:
-    """An IntOrString (3, "25%") against `total` (Kubernetes' GetScaledValueFromIntOrPercent)."""
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise ValueError(f"invalid value for IntOrString: {value!r}")
-    if isinstance(value, int):
-        return value
-    s = str(value)
-    if s.endswith("%"):
-        try:
-            pct = int(s[:-1])
-        except ValueError as e:
-            raise ValueError(f"invalid value for IntOrString: invalid value {s!r}") from e
-        exact = pct * total / 100
-        return math.ceil(exact) if round_up else math.floor(exact)
-    try:
-        return int(s)
-    except ValueError as e:
-        raise ValueError("invalid value for IntOrString: invalid type: string is not a percentage") from e
-
-
 def surge_and_unavailable(ds: Mapping[str, Any], desired: int) -> tuple[int, int]:
     """(maxSurge, maxUnavailable) for `desired` nodes; both 0 would stall, so that is unavailable 1
     (Kubernetes' updatedDesiredNodeCounts)."""
     if strategy_type(ds) != ROLLING_UPDATE:
         return 0, 0
     ru = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    surge = scaled(ru.get("maxSurge", 0), desired)
-    unavailable = scaled(ru.get("maxUnavailable", 1), desired)
+    surge = scaled_value(ru.get("maxSurge", 0), desired, round_up=True)
+    unavailable = scaled_value(ru.get("maxUnavailable", 1), desired, round_up=True)
     if desired > 0 and surge == 0 and unavailable == 0:
         unavailable = 1
     return surge, unavailable
@@ -158,7 +136,7 @@ def allows_surge(ds: Mapping[str, Any]) -> bool:
         return False
     ru = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
     try:
-        return scaled(ru.get("maxSurge", 0), 1) != 0
+        return scaled_value(ru.get("maxSurge", 0), 1, round_up=True) != 0
     except ValueError:
         return False
 

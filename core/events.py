@@ -7,6 +7,7 @@ Pure construction only; `bus.recorder.EventRecorder` sends them. The name follow
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,15 @@ from core.meta import rfc3339
 
 NORMAL = "Normal"
 WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An Event a pure decision asks its controller to record about the object it decided on."""
+
+    type: str
+    reason: str
+    message: str
 
 
 def involved(obj: dict[str, Any]) -> dict[str, Any]:

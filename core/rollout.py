@@ -40,7 +40,7 @@ from enum import Enum
 from typing import Any
 
 from core.meta import rfc3339
-from core.workload import is_deleting, name_of, owner_reference, parse_time, uid_of
+from core.workload import is_deleting, name_of, owner_reference, parse_time, scaled_value, uid_of
 
 Obj = dict[str, Any]
 
@@ -147,27 +147,6 @@ def collision_count(d: Mapping[str, Any]) -> int | None:
 
 
 # -- fenceposts ----------------------------------------------------------------------------------
-def scaled_value(value: int | str | None, total: int, *, round_up: bool) -> int:
-    """An IntOrString against `total`: an int as is, "25%" of total rounded up or down
-    (Kubernetes' GetScaledValueFromIntOrPercent). Anything else raises ValueError."""
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise ValueError(f"invalid value for IntOrString: {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        if not value.endswith("%"):
-            raise ValueError(f"invalid value for IntOrString: invalid type: string is not a percentage: {value!r}")
-        try:
-            pct = int(value[:-1])
-        except ValueError as e:
-            raise ValueError(f"invalid value {value!r}: {e}") from e
-        scaled = pct * total / 100
-        return math.ceil(scaled) if round_up else math.floor(scaled)
-    raise ValueError(f"invalid value for IntOrString: {value!r}")
-
-
 def resolve_fenceposts(max_surge: int | str | None, max_unavailable: int | str | None,
                        desired: int) -> tuple[int, int]:
     """(surge, unavailable) for `desired` replicas; both 0 would block a rollout, so unavailable

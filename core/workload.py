@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -181,6 +182,27 @@ def deletion_order(pods: Iterable[Mapping[str, Any]]) -> list[Obj]:
         return (assigned, _PHASE_RANK.get(phase(p), 3), ready,
                 -since.timestamp() if ready else 0.0, -restarts(p), -created.timestamp(), name_of(p))
     return [dict(p) for p in sorted(pods, key=key)]
+
+
+def scaled_value(value: int | str | None, total: int, *, round_up: bool) -> int:
+    """An IntOrString against `total`: an int as is, "25%" of total rounded up or down
+    (Kubernetes' GetScaledValueFromIntOrPercent). Anything else raises ValueError."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"invalid value for IntOrString: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        if not value.endswith("%"):
+            raise ValueError(f"invalid value for IntOrString: invalid type: string is not a percentage: {value!r}")
+        try:
+            pct = int(value[:-1])
+        except ValueError as e:
+            raise ValueError(f"invalid value {value!r}: {e}") from e
+        scaled = pct * total / 100
+        return math.ceil(scaled) if round_up else math.floor(scaled)
+    raise ValueError(f"invalid value for IntOrString: {value!r}")
 
 
 def pod_from_template(template: Mapping[str, Any], owner_ref: Mapping[str, Any] | None, *, name: str = "",

@@ -256,7 +256,7 @@ class Bench:
         self.rows += [
             Row(f"Deployment of {n} on {p.deploy_nodes:,} sim nodes: available", [r.available_seconds for r in results],
                 "s", ref, f"s: {n} bare pods Running"),
-            Row(f"  …rolled to a new image", [r.rollout_seconds for r in results], "s", ref,
+            Row("  …rolled to a new image", [r.rollout_seconds for r in results], "s", ref,
                 f"s: {n} bare pods Running"),
             Row("  reconciles/s while becoming available", [r.reconcile_rate.get("available", 0.0) for r in results],
                 "/s"),

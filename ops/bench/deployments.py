@@ -22,7 +22,7 @@ import aiohttp
 import nats
 
 from ops.bench.cluster import Cluster, ClusterError
-from ops.bench.pods import NS, _namespace, _ready_nodes
+from ops.bench.pods import NS, _namespace, wait_for_nodes
 
 DEPLOY = "bench-web"
 
@@ -90,11 +90,7 @@ async def measure_rollout(cluster: Cluster, *, nodes: int, replicas: int, concur
     dep_url = f"{cluster.url}/apis/apps/v1/namespaces/{NS}/deployments/{DEPLOY}"
     conn = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=conn) as session, _Stats(cluster) as stats:
-        deadline = time.monotonic() + 180
-        while await _ready_nodes(session, cluster.url) < nodes:
-            if time.monotonic() > deadline:
-                raise ClusterError(f"only {await _ready_nodes(session, cluster.url)}/{nodes} sim nodes became Ready")
-            await asyncio.sleep(1.0)
+        await wait_for_nodes(session, cluster.url, nodes)
         await _namespace(session, cluster.url)
 
         async def running(selector: str, want: int) -> bool:

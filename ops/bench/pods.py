@@ -214,16 +214,20 @@ async def _ready_nodes(session: aiohttp.ClientSession, url: str) -> int:
                                        for c in (n.get("status") or {}).get("conditions", [])))
 
 
+async def wait_for_nodes(session: aiohttp.ClientSession, url: str, nodes: int, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while await _ready_nodes(session, url) < nodes:
+        if time.monotonic() > deadline:
+            raise ClusterError(f"only {await _ready_nodes(session, url)}/{nodes} sim nodes became Ready")
+        await asyncio.sleep(1.0)
+
+
 async def measure_scheduling(cluster: Cluster, *, nodes: int, pods: int, concurrency: int = 32,
                              timeout: float = 600.0) -> SchedulingResult:
     res = SchedulingResult(nodes, pods)
     conn = aiohttp.TCPConnector(limit=concurrency + 4)
     async with aiohttp.ClientSession(connector=conn) as session:
-        deadline = time.monotonic() + 180
-        while await _ready_nodes(session, cluster.url) < nodes:
-            if time.monotonic() > deadline:
-                raise ClusterError(f"only {await _ready_nodes(session, cluster.url)}/{nodes} sim nodes became Ready")
-            await asyncio.sleep(1.0)
+        await wait_for_nodes(session, cluster.url, nodes)
         await _namespace(session, cluster.url)
         since = await _revision(session, cluster.url)
         cluster._read_pids()

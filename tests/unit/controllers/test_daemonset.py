@@ -26,12 +26,12 @@ from core.daemons import (
     placement,
     plan_history,
     rolling_update,
-    scaled,
     surge_and_unavailable,
     target_node,
 )
 from core.history import template_hash, template_patch
 from core.nodeaffinity import parse_node_affinity
+from core.workload import scaled_value
 
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 Obj = dict[str, Any]
@@ -320,7 +320,7 @@ def test_surge_recreates_when_no_pod_runs() -> None:
 @pytest.mark.parametrize("value,total,want", [(1, 10, 1), ("10%", 10, 1), ("25%", 10, 3), ("0%", 10, 0),
                                               ("50%", 3, 2), (None, 5, 0)])
 def test_scaled_rounds_up(value: Any, total: int, want: int) -> None:
-    assert scaled(value, total) == want
+    assert scaled_value(value, total, round_up=True) == want
 
 
 def test_surge_and_unavailable_defaults_to_one_unavailable() -> None:
