@@ -30,7 +30,8 @@ class Bus:
         self.js: JetStreamContext | None = None
         self.logs: dict[Stream, JetStreamLog] = {}
 
-    async def connect(self, *, provision_streams: bool = True) -> Bus:
+    async def connect(self, *, provision_streams: bool = True, quick: bool = False) -> Bus:
+        """`quick`: one try to connect, no reconnecting (command-line tools, which must fail fast)."""
         async def _disconnected() -> None:
             log.warning("nats disconnected", url=self.url)
 
@@ -40,7 +41,8 @@ class Bus:
         async def _error(e: Exception) -> None:
             log.warning("nats error", error=repr(e))
 
-        self.nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        self.nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=0 if quick else -1,
+                                     allow_reconnect=not quick, connect_timeout=2, reconnect_time_wait=0.5,
                                      disconnected_cb=_disconnected, reconnected_cb=_reconnected, error_cb=_error)
         v = self.nc.connected_server_version
         check_server_version((v.major, v.minor, v.patch))

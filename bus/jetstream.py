@@ -32,6 +32,7 @@ from core.keys import KeyFilter, ObjectKey
 
 _WRONG_SEQ = re.compile(r"wrong last sequence: (\d+)")
 _COMPACTED_KEY = "compacted"
+_ALL = "*"  # a marker for every resource of the stream (a restore's floor)
 _TRANSIENT = (NatsTimeout, NoRespondersError, ConnectionClosedError, asyncio.TimeoutError)
 
 
@@ -100,28 +101,58 @@ class JetStreamLog:
         md = msg.metadata
         return Entry(md.sequence.stream, self._subjects.key(msg.subject), op, msg.data, md.timestamp.timestamp(), meta)
 
-    async def current(self, flt: KeyFilter) -> tuple[list[Entry], int]:
-        last = await self.last_revision()
-        sub = await self.js.subscribe(self._subjects.filter(flt), ordered_consumer=True,
-                                      deliver_policy=jsapi.DeliverPolicy.LAST_PER_SUBJECT)
+    async def _drain(self, flt: KeyFilter, policy: jsapi.DeliverPolicy, *, until: int = 0,
+                     headers_only: bool = False, **cfg: Any) -> AsyncIterator[Msg]:
+        """What an ordered consumer holds right now (up to `until` if given), then stop."""
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+        config = jsapi.ConsumerConfig(headers_only=headers_only or None, **cfg)
+        sub = await self.js.subscribe(self._subjects.filter(flt), ordered_consumer=True, cb=self._enqueue(queue),
+                                      deliver_policy=policy, config=config,
+                                      pending_msgs_limit=-1, pending_bytes_limit=-1)
         try:
             info = await sub.consumer_info()
             # A push consumer may have delivered some messages before the info came back.
-            remaining = (info.num_pending or 0) + (info.delivered.consumer_seq if info.delivered else 0)
-            newest: dict[ObjectKey, Entry] = {}
-            top = last
-            while remaining > 0:
-                msg = await sub.next_msg(timeout=10)
-                entry = self._entry(msg)
-                top = max(top, entry.revision)
-                newest[entry.key] = entry  # a message newer than the snapshot replaces it
-                remaining -= 1
-                if msg.metadata.num_pending == 0:
-                    break
-            entries = sorted((e for e in newest.values() if e.op is not Op.DELETED), key=lambda e: e.revision)
-            return entries, top
+            if (info.num_pending or 0) + (info.delivered.consumer_seq if info.delivered else 0) == 0:
+                return
+            while True:
+                msg = await asyncio.wait_for(queue.get(), 30)
+                yield msg
+                md = msg.metadata
+                if md.num_pending == 0 or (until and md.sequence.stream >= until):
+                    return
+        except asyncio.TimeoutError as e:
+            raise Unavailable(f"reading {self.name}: no message for 30 s") from e
         finally:
-            await sub.unsubscribe()
+            try:
+                await sub.unsubscribe()
+            except ConnectionClosedError:
+                pass
+
+    async def current(self, flt: KeyFilter, *, deleted: bool = False) -> tuple[list[Entry], int]:
+        top = await self.last_revision()
+        newest: dict[ObjectKey, Entry] = {}
+        async for msg in self._drain(flt, jsapi.DeliverPolicy.LAST_PER_SUBJECT):
+            entry = self._entry(msg)
+            top = max(top, entry.revision)
+            newest[entry.key] = entry  # a message newer than the snapshot replaces it
+        entries = sorted((e for e in newest.values() if deleted or e.op is not Op.DELETED), key=lambda e: e.revision)
+        return entries, top
+
+    async def read(self, flt: KeyFilter, after: int, until: int) -> AsyncIterator[Entry]:
+        if until <= after:
+            return
+        async for msg in self._drain(flt, jsapi.DeliverPolicy.BY_START_SEQUENCE, until=until, opt_start_seq=after + 1):
+            entry = self._entry(msg)
+            if entry.revision > until:
+                return
+            yield entry
+
+    async def revision_at(self, when: float) -> int:
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int((when % 1) * 1e9):09d}Z"
+        async for msg in self._drain(KeyFilter(), jsapi.DeliverPolicy.BY_START_TIME, headers_only=True,
+                                     opt_start_time=start):
+            return max(msg.metadata.sequence.stream - 1, 0)  # the first one written after `when`, less one
+        return await self.last_revision()
 
     async def watch(self, flt: KeyFilter, after: int) -> AsyncIterator[Entry]:
         oldest = await self.compacted_revision(flt)
@@ -167,7 +198,7 @@ class JetStreamLog:
         markers, _ = await self._markers()
         if flt.resource is None:
             return max([floor, *markers.values()])
-        return max(floor, markers.get(f"{flt.group or ''}/{flt.resource}", 0))
+        return max(floor, markers.get(_ALL, 0), markers.get(f"{flt.group or ''}/{flt.resource}", 0))
 
     async def compact(self, *, keep: int) -> int:
         """Purge all but `keep` versions of every subject; record per resource the highest
@@ -188,6 +219,27 @@ class JetStreamLog:
         if raised:
             await self._raise_markers(raised)
         return removed
+
+    async def expire_deleted(self, *, older_than: float) -> int:
+        """Tombstones are found by a headers-only last-per-subject scan; each key is purged below
+        its tombstone's revision + 1, so a key created again meanwhile keeps its new versions."""
+        gone: list[Msg] = []
+        async for msg in self._drain(KeyFilter(), jsapi.DeliverPolicy.LAST_PER_SUBJECT, headers_only=True):
+            if (msg.headers or {}).get("Jk-Op") == Op.DELETED.value and msg.metadata.timestamp.timestamp() < older_than:
+                gone.append(msg)
+        raised: dict[str, int] = {}
+        for msg in gone:
+            seq = msg.metadata.sequence.stream
+            await self.js.purge_stream(self.name, subject=msg.subject, seq=seq + 1)
+            key = self._subjects.key(msg.subject)
+            gr = f"{key.group}/{key.resource}"
+            raised[gr] = max(raised.get(gr, 0), seq)
+        if raised:
+            await self._raise_markers(raised)
+        return len(gone)
+
+    async def raise_floor(self, revision: int) -> None:
+        await self._raise_markers({_ALL: revision})
 
     async def _raise_markers(self, raised: dict[str, int]) -> None:
         for _ in range(20):

@@ -88,9 +88,21 @@ class EventLog(Protocol):
         """The key's last entry, a tombstone included; None if the key has no entry."""
         ...
 
-    async def current(self, flt: KeyFilter) -> tuple[list[Entry], int]:
-        """The last entry of every matching key that is not a tombstone, in revision order, and
-        the revision at which that listing is exact."""
+    async def current(self, flt: KeyFilter, *, deleted: bool = False) -> tuple[list[Entry], int]:
+        """The last entry of every matching key that is not a tombstone (with `deleted`:
+        tombstones too), in revision order, and the highest revision the listing saw.
+
+        Writes made while listing are included, so the listing is exact at that revision only
+        for keys nobody wrote meanwhile; `read` of the revisions in between makes it exact."""
+        ...
+
+    def read(self, flt: KeyFilter, after: int, until: int) -> AsyncIterator[Entry]:
+        """Every retained matching entry with `after` < revision ≤ `until`, tombstones included,
+        in order; ends there (or earlier when the log holds nothing more)."""
+        ...
+
+    async def revision_at(self, when: float) -> int:
+        """The last revision written at or before `when` (seconds since the epoch); 0 if none."""
         ...
 
     def watch(self, flt: KeyFilter, after: int) -> AsyncIterator[Entry]:
@@ -110,4 +122,14 @@ class EventLog(Protocol):
 
     async def compact(self, *, keep: int) -> int:
         """Drop all but the last `keep` versions of every key; returns how many were removed."""
+        ...
+
+    async def expire_deleted(self, *, older_than: float) -> int:
+        """Drop every version of keys whose tombstone was written before `older_than` (seconds
+        since the epoch); the revisions removed count as compacted. Returns how many keys went."""
+        ...
+
+    async def raise_floor(self, revision: int) -> None:
+        """Nothing at or below `revision` can be read or watched any more (a restored log starts
+        above the revisions of the cluster it came from)."""
         ...

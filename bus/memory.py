@@ -21,7 +21,7 @@ class MemoryLog:
         self._entries: dict[int, Entry] = {}  # revision → entry; compaction deletes from here
         self._last: dict[ObjectKey, int] = {}  # key → its last revision
         self._revision = 0
-        self._compacted: dict[tuple[str, str], int] = {}
+        self._compacted: dict[tuple[str | None, str | None], int] = {}  # (None, None): every resource
         self._changed = asyncio.Condition()
 
     async def append(self, key: ObjectKey, op: Op, data: bytes, *, expected: int, meta: Meta = Meta()) -> Entry:
@@ -40,17 +40,43 @@ class MemoryLog:
         rev = self._last.get(key)
         return self._entries.get(rev) if rev else None
 
-    async def current(self, flt: KeyFilter) -> tuple[list[Entry], int]:
-        out = [self._entries[rev] for key, rev in self._last.items() if flt.matches(key)]
-        return sorted((e for e in out if e.op is not Op.DELETED), key=lambda e: e.revision), self._revision
+    async def current(self, flt: KeyFilter, *, deleted: bool = False) -> tuple[list[Entry], int]:
+        out = [self._entries[rev] for key, rev in self._last.items() if flt.matches(key) and rev in self._entries]
+        return sorted((e for e in out if deleted or e.op is not Op.DELETED), key=lambda e: e.revision), self._revision
+
+    async def read(self, flt: KeyFilter, after: int, until: int) -> AsyncIterator[Entry]:
+        for rev in sorted(r for r in self._entries if after < r <= until):
+            entry = self._entries.get(rev)
+            if entry is not None and flt.matches(entry.key):
+                yield entry
+
+    async def revision_at(self, when: float) -> int:
+        return max((rev for rev, e in self._entries.items() if e.timestamp <= when), default=0)
 
     async def last_revision(self) -> int:
         return self._revision
 
     async def compacted_revision(self, flt: KeyFilter) -> int:
         return max((rev for (g, r), rev in self._compacted.items()
-                    if (flt.group is None or flt.group == g) and (flt.resource is None or flt.resource == r)),
-                   default=0)
+                    if (g is None or flt.group is None or flt.group == g)
+                    and (r is None or flt.resource is None or flt.resource == r)), default=0)
+
+    async def expire_deleted(self, *, older_than: float) -> int:
+        gone = [self._entries[rev] for rev in self._last.values()
+                if rev in self._entries and self._entries[rev].op is Op.DELETED
+                and self._entries[rev].timestamp < older_than]
+        for tomb in gone:
+            for rev in [r for r, e in self._entries.items() if e.key == tomb.key and r <= tomb.revision]:
+                del self._entries[rev]
+            if self._last.get(tomb.key) == tomb.revision:
+                del self._last[tomb.key]
+            gr = (tomb.key.group, tomb.key.resource)
+            self._compacted[gr] = max(self._compacted.get(gr, 0), tomb.revision)
+        return len(gone)
+
+    async def raise_floor(self, revision: int) -> None:
+        self._compacted[(None, None)] = max(self._compacted.get((None, None), 0), revision)
+        self._revision = max(self._revision, revision)
 
     async def watch(self, flt: KeyFilter, after: int) -> AsyncIterator[Entry]:
         oldest = await self.compacted_revision(flt)

@@ -16,13 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from ops import cmd_at, cmd_backup, cmd_history
+from ops.cmdline import add_home, console, err
 from ops.home import Home, pid_alive
-
-console = Console()
-err = Console(stderr=True)
 
 
 def _usage(home: Home, api_url: str) -> str:
@@ -212,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     ib.set_defaults(func=cmd_image_build)
     il = isub.add_parser("ls", help="the local images")
     il.set_defaults(func=cmd_image_ls)
-    for sp in (up, down, st, img, ib, il):
-        sp.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_home(up, down, st, img, ib, il)
+    for module in (cmd_backup, cmd_at, cmd_history):
+        module.register(sub)
     return p
 
 

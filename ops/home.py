@@ -49,6 +49,10 @@ class ClusterSettings:
     cluster_cidr: str = "10.244.0.0/16"  # pod IPs; node i gets the /24 number i
     node_monitor_grace_period: float = 40.0  # seconds without a lease renewal before a node is unreachable
     toleration_seconds: int = 300  # how long new pods stay on a not-ready/unreachable node
+    history: int = 64  # versions kept per object; older ones are compacted away
+    deleted_horizon: float = 3600.0  # seconds a deleted object's versions stay readable
+    snapshot_every: float = 600.0  # seconds between scheduled snapshots (0: none)
+    snapshot_keep: int = 24  # scheduled snapshots kept (older ones are removed)
 
 
 @dataclass
@@ -85,11 +89,9 @@ class Home:
     def kubelet_dir(self) -> Path:
         return self.path / "kubelet"
 
-    def settings(self, *, api_port: int | None = None, nats_port: int | None = None,
-                 sync_always: bool | None = None, apiservers: int | None = None, nodes: int | None = None,
-                 runtime: str | None = None, node_monitor_grace_period: float | None = None,
-                 toleration_seconds: int | None = None) -> ClusterSettings:
-        """Load the cluster's settings, creating them on first use (explicit values win)."""
+    def settings(self, **given: Any) -> ClusterSettings:
+        """Load the cluster's settings, creating them on first use; given values that are not
+        None replace the stored ones and are kept."""
         self.path.mkdir(parents=True, exist_ok=True)
         if self.settings_file.exists():
             s = ClusterSettings(**json.loads(self.settings_file.read_text()))
@@ -98,22 +100,9 @@ class Home:
             # clusters on one host never adopt or clean up each other's.
             s = ClusterSettings(api_port=6443 if port_free(6443) else any_free_port(), nats_port=any_free_port(),
                                 prefix="jk" + secrets.token_hex(3))
-        if api_port:
-            s.api_port = api_port
-        if nats_port:
-            s.nats_port = nats_port
-        if sync_always is not None:
-            s.sync_always = sync_always
-        if apiservers:
-            s.apiservers = apiservers
-        if nodes is not None:
-            s.nodes = nodes
-        if runtime:
-            s.runtime = runtime
-        if node_monitor_grace_period is not None:
-            s.node_monitor_grace_period = node_monitor_grace_period
-        if toleration_seconds is not None:
-            s.toleration_seconds = toleration_seconds
+        for name, value in given.items():
+            if value is not None:
+                setattr(s, name, value)
         self.save_settings(s)
         return s
 

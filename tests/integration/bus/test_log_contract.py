@@ -151,3 +151,51 @@ async def test_compaction_is_tracked_and_old_watches_refused(log: EventLog) -> N
     assert (await log.latest(POD_A)).data == b"5"  # type: ignore[union-attr]
     deploys = await take(log.watch(KeyFilter("apps", "deployments"), 0), 1)
     assert deploys[0].revision == other.revision  # other resources keep their whole history
+
+
+async def test_read_is_a_bounded_range_with_tombstones(log: EventLog) -> None:
+    a = await log.append(POD_A, Op.ADDED, b'{"v":1}', expected=0)
+    b = await log.append(POD_B, Op.ADDED, b'{"v":1}', expected=0)
+    d = await log.append(POD_A, Op.DELETED, b'{"v":1}', expected=a.revision)
+    x = await log.append(POD_X, Op.ADDED, b'{"v":1}', expected=0)
+    got = [e async for e in log.read(KeyFilter(), a.revision, d.revision)]
+    assert [(e.revision, e.op) for e in got] == [(b.revision, Op.ADDED), (d.revision, Op.DELETED)]
+    pods_default = [e.revision async for e in log.read(KeyFilter("", "pods", "default"), 0, x.revision)]
+    assert pods_default == [a.revision, b.revision, d.revision]
+    assert [e async for e in log.read(KeyFilter(), x.revision, x.revision + 10)] == []
+    listed, top = await log.current(KeyFilter(), deleted=True)
+    assert [(e.key, e.op) for e in listed] == [(POD_B, Op.ADDED), (POD_A, Op.DELETED), (POD_X, Op.ADDED)]
+    assert top == x.revision
+
+
+async def test_revision_at_a_time(log: EventLog) -> None:
+    a = await log.append(POD_A, Op.ADDED, b'{"v":1}', expected=0)
+    await asyncio.sleep(0.05)
+    b = await log.append(POD_B, Op.ADDED, b'{"v":1}', expected=0)
+    assert await log.revision_at(b.timestamp - 0.02) == a.revision
+    assert await log.revision_at(b.timestamp + 5) == b.revision
+    assert await log.revision_at(a.timestamp - 5) == 0
+
+
+async def test_expired_tombstones_go_and_count_as_compacted(log: EventLog) -> None:
+    a = await log.append(POD_A, Op.ADDED, b'{"v":1}', expected=0)
+    d = await log.append(POD_A, Op.DELETED, b'{"v":1}', expected=a.revision)
+    keep = await log.append(DEPLOY, Op.ADDED, b'{"v":1}', expected=0)
+    assert await log.expire_deleted(older_than=d.timestamp - 60) == 0
+    assert await log.expire_deleted(older_than=d.timestamp + 60) == 1
+    assert await log.latest(POD_A) is None
+    assert await log.compacted_revision(KeyFilter("", "pods")) == d.revision
+    assert await log.compacted_revision(KeyFilter("apps", "deployments")) == 0
+    with pytest.raises(Compacted):
+        await take(log.watch(KeyFilter("", "pods"), a.revision), 1)
+    again = await log.append(POD_A, Op.ADDED, b'{"v":2}', expected=0)  # the name is free again
+    assert again.revision > keep.revision
+
+
+async def test_a_raised_floor_refuses_every_older_watch(log: EventLog) -> None:
+    a = await log.append(POD_A, Op.ADDED, b'{"v":1}', expected=0)
+    await log.raise_floor(a.revision + 5)
+    assert await log.compacted_revision(KeyFilter("apps", "deployments")) == a.revision + 5
+    with pytest.raises(Compacted) as err:
+        await take(log.watch(KeyFilter("apps", "deployments"), a.revision), 1)
+    assert err.value.oldest == a.revision + 5
