@@ -91,6 +91,19 @@ class JetStreamLog:
         ts = raw.time.timestamp() if raw.time else 0.0
         return Entry(raw.seq or 0, key, op, raw.data or b"", ts, meta)
 
+    async def entry(self, revision: int) -> Entry | None:
+        try:
+            raw = await self.js.get_msg(self.name, seq=revision)
+        except NotFoundError:
+            return None
+        except _TRANSIENT as e:
+            raise Unavailable(f"get from {self.name}: {e!r}") from e
+        if not raw.subject:
+            return None
+        op, meta = _meta(raw.headers)
+        ts = raw.time.timestamp() if raw.time else 0.0
+        return Entry(raw.seq or revision, self._subjects.key(raw.subject), op, raw.data or b"", ts, meta)
+
     async def last_revision(self) -> int:
         info = await self.js.stream_info(self.name)
         return info.state.last_seq

@@ -88,6 +88,10 @@ class EventLog(Protocol):
         """The key's last entry, a tombstone included; None if the key has no entry."""
         ...
 
+    async def entry(self, revision: int) -> Entry | None:
+        """The entry at exactly `revision`, if retention kept it."""
+        ...
+
     async def current(self, flt: KeyFilter, *, deleted: bool = False) -> tuple[list[Entry], int]:
         """The last entry of every matching key that is not a tombstone (with `deleted`:
         tombstones too), in revision order, and the highest revision the listing saw.

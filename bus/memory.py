@@ -40,6 +40,9 @@ class MemoryLog:
         rev = self._last.get(key)
         return self._entries.get(rev) if rev else None
 
+    async def entry(self, revision: int) -> Entry | None:
+        return self._entries.get(revision)
+
     async def current(self, flt: KeyFilter, *, deleted: bool = False) -> tuple[list[Entry], int]:
         out = [self._entries[rev] for key, rev in self._last.items() if flt.matches(key) and rev in self._entries]
         return sorted((e for e in out if deleted or e.op is not Op.DELETED), key=lambda e: e.revision), self._revision

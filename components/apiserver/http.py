@@ -68,13 +68,21 @@ def status_response(err: errors.ApiError) -> web.Response:
 
 class HttpApi:
     def __init__(self, resources: Resources, registry: Registry, *, ready: asyncio.Event,
-                 streams: PodStreams | None = None) -> None:
+                 streams: PodStreams | None = None, read_only: str | None = None) -> None:
         self.resources = resources
         self.streams = streams  # pods/log, exec, attach (and portforward's refusal), over the bus
         self.registry = registry
         self.ready = ready
-        self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
+        self.read_only = read_only  # set: every write answers 405 with this message (a point in time)
+        middlewares = [self._refuse_writes] if read_only else []
+        self.app = web.Application(client_max_size=MAX_BODY + 1024 * 1024, middlewares=middlewares)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
+
+    @web.middleware
+    async def _refuse_writes(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return await handler(request)  # type: ignore[no-any-return]
+        return status_response(errors.MethodNotAllowed(self.read_only or "this API server is read-only"))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -388,6 +396,8 @@ class HttpApi:
 
     async def _node_subresource(self, t: Target) -> web.Response:
         pod = await self.resources.get(t.kind, t.namespace or "", t.name)
+        if self.read_only:
+            raise errors.BadRequest(f"pods/{t.subresource} is not kept in the log: {self.read_only}")
         if not (pod.get("spec") or {}).get("nodeName"):
             raise errors.BadRequest(f"pod {t.name} does not have a host assigned")
         raise errors.ServiceUnavailable(f"pods/{t.subresource} needs the node agent of "

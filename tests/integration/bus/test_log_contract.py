@@ -199,3 +199,10 @@ async def test_a_raised_floor_refuses_every_older_watch(log: EventLog) -> None:
     with pytest.raises(Compacted) as err:
         await take(log.watch(KeyFilter("apps", "deployments"), a.revision), 1)
     assert err.value.oldest == a.revision + 5
+
+
+async def test_an_entry_by_its_revision(log: EventLog) -> None:
+    a = await log.append(POD_A, Op.ADDED, b'{"v":1}', expected=0, meta=Meta("me", "r1", "7"))
+    got = await log.entry(a.revision)
+    assert got is not None and (got.key, got.op, got.data, got.meta) == (POD_A, Op.ADDED, b'{"v":1}', a.meta)
+    assert await log.entry(a.revision + 100) is None
