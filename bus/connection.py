@@ -39,7 +39,8 @@ class Bus:
             log.info("nats reconnected", url=self.url)
 
         async def _error(e: Exception) -> None:
-            log.warning("nats error", error=repr(e))
+            if not quick:  # a command-line tool reports its own one-line error instead
+                log.warning("nats error", error=repr(e))
 
         self.nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=0 if quick else -1,
                                      allow_reconnect=not quick, connect_timeout=2, reconnect_time_wait=0.5,

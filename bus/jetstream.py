@@ -161,7 +161,8 @@ class JetStreamLog:
             yield entry
 
     async def revision_at(self, when: float) -> int:
-        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int((when % 1) * 1e9):09d}Z"
+        after = when + 1e-6  # the first entry written after `when` (a float loses the nanoseconds)
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(after)) + f".{int((after % 1) * 1e9):09d}Z"
         async for msg in self._drain(KeyFilter(), jsapi.DeliverPolicy.BY_START_TIME, headers_only=True,
                                      opt_start_time=start):
             return max(msg.metadata.sequence.stream - 1, 0)  # the first one written after `when`, less one

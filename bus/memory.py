@@ -106,7 +106,8 @@ class MemoryLog:
             for rev in drop:
                 del self._entries[rev]
                 removed += 1
-            if drop:
+            if drop:  # as on JetStream: the first revision kept, less one
                 gr = (key.group, key.resource)
-                self._compacted[gr] = max(self._compacted.get(gr, 0), max(drop))
+                kept = sorted(revs)[-keep:] if keep > 0 else []
+                self._compacted[gr] = max(self._compacted.get(gr, 0), (kept[0] - 1) if kept else max(drop))
         return removed

@@ -48,7 +48,25 @@ def cmd_up(a: argparse.Namespace) -> int:
     settings = home.settings(api_port=a.port, nats_port=a.nats_port, sync_always=a.sync_always or None,
                              apiservers=a.apiservers, nodes=a.nodes, runtime=a.runtime,
                              node_monitor_grace_period=a.node_monitor_grace_period,
-                             toleration_seconds=a.default_toleration_seconds)
+                             toleration_seconds=a.default_toleration_seconds, history=a.history,
+                             deleted_horizon=a.deleted_horizon, snapshot_every=a.snapshot_every,
+                             snapshot_keep=a.snapshot_keep)
+    restore = None
+    if a.restore:
+        from ops.cmd_backup import prepare, show_restored
+        from ops.cmdline import CommandError
+        from replay.archive import ArchiveError
+        try:
+            ar, restore, revisions = prepare(a.restore, a.at)
+        except (CommandError, ArchiveError) as e:
+            err.print(f"jetkube: {e}", markup=False)
+            return 1
+        if ar.prefix != settings.prefix:
+            settings.prefix = ar.prefix  # subjects, buckets and container labels all carry the prefix
+            home.save_settings(settings)
+    elif a.at:
+        err.print("jetkube: --at needs --restore FILE")
+        return 2
     if settings.runtime == "docker" and settings.nodes > 0:
         from ops import dockerhost, images
         try:
@@ -65,13 +83,16 @@ def cmd_up(a: argparse.Namespace) -> int:
     from components.runtime import configure_logging
     from ops.supervisor import Supervisor
     configure_logging("supervisor")
-    sup = Supervisor(home, settings)
+    sup = Supervisor(home, settings, restore=restore,
+                     on_restored=(lambda r: show_restored(r, ar, revisions)) if a.restore else None)
     return asyncio.run(sup.run(on_ready=lambda: console.print(_usage(home, api_url))))
 
 
 def _up_detached(home: Home, a: argparse.Namespace, api_url: str) -> int:
     home.logs.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "ops.cli", "up", "--home", str(home.path)]
+    if a.restore:
+        argv += ["--restore", str(Path(a.restore).resolve())] + (["--at", a.at] if a.at else [])
     with open(home.logs / "supervisor.log", "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + a.timeout
@@ -106,7 +127,7 @@ def cmd_down(a: argparse.Namespace) -> int:
         console.print(f"jetkube is not running in {home.path}")
         home.clear_state()
         return 0
-    os.kill(state.supervisor_pid, signal.SIGTERM)
+    os.kill(state.supervisor_pid, signal.SIGUSR1 if a.keep_containers else signal.SIGTERM)
     deadline = time.monotonic() + a.timeout
     while time.monotonic() < deadline:
         if not pid_alive(state.supervisor_pid):
@@ -135,6 +156,9 @@ def cmd_status(a: argparse.Namespace) -> int:
                   where, str(p.get("log", "")))
     console.print(t)
     console.print(f"ready: {'yes' if _ready(api_url) else 'no'}    KUBECONFIG={home.kubeconfig}")
+    console.print(f"retention: {settings.history} versions per object; deleted objects "
+                  f"{'forever' if not settings.deleted_horizon else f'{settings.deleted_horizon:g} s'}; snapshots "
+                  f"{'never' if not settings.snapshot_every else f'every {settings.snapshot_every:g} s, newest {settings.snapshot_keep} kept'}")
     return 0
 
 
@@ -195,9 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a node whose lease is not renewed this long becomes unreachable (default 40)")
     up.add_argument("--default-toleration-seconds", type=int, default=None, metavar="SECONDS",
                     help="new pods stay this long on a not-ready/unreachable node before eviction (default 300)")
+    up.add_argument("--history", type=int, default=None, metavar="N",
+                    help="versions kept per object (default 64, kept in the home)")
+    up.add_argument("--deleted-horizon", type=float, default=None, metavar="SECONDS",
+                    help="how long a deleted object's versions stay readable (default 3600; 0: forever)")
+    up.add_argument("--snapshot-every", type=float, default=None, metavar="SECONDS",
+                    help="take a snapshot this often when the cluster changed (default 600; 0: never)")
+    up.add_argument("--snapshot-keep", type=int, default=None, metavar="N",
+                    help="scheduled snapshots kept (default 24)")
+    up.add_argument("--restore", default=None, metavar="FILE",
+                    help="first restore this backup into the (empty) store, then start the cluster on it")
+    up.add_argument("--at", default=None, metavar="REV|TIME", help="with --restore: the state at this revision or time")
     up.add_argument("--timeout", type=float, default=90.0)
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop what `up` started")
+    down.add_argument("--keep-containers", action="store_true",
+                      help="leave the pods' containers running (the next `up`, or a restored cluster, adopts them)")
     down.add_argument("--timeout", type=float, default=30.0)
     down.set_defaults(func=cmd_down)
     st = sub.add_parser("status", help="what runs where")

@@ -48,4 +48,4 @@ async def connect(url: str, prefix: str, *, provision: bool = False, timeout: fl
         return await asyncio.wait_for(bus.connect(provision_streams=provision, quick=True), timeout)
     except (OSError, asyncio.TimeoutError, NoServersError) as e:
         await bus.close()
-        raise ClusterUnreachable(f"cannot reach NATS at {url}: {e or 'timed out'}") from None
+        raise ClusterUnreachable(f"cannot reach NATS at {url}: {str(e) or type(e).__name__}") from None

@@ -36,8 +36,8 @@ def run(coro: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(coro)
     except CommandError as e:
-        err.print(f"jetkube: {e}", markup=False)
+        err.print(f"jetkube: {e}", markup=False, soft_wrap=True)
         return e.code
     except (ClusterUnreachable, ArchiveError) as e:
-        err.print(f"jetkube: {e}", markup=False)
+        err.print(f"jetkube: {e}", markup=False, soft_wrap=True)
         return 1

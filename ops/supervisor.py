@@ -6,6 +6,11 @@ manager and the scheduler (wait until they stay up), then the kubelets (wait unt
 registered): one process per docker node, one process for all simulated nodes. Each child gets
 the parent-death signal, so a supervisor killed with -9 does not leave orphans behind. What runs
 where is written to the home's `state.json` for `jetkube status` and `jetkube down`.
+
+Once NATS is up the supervisor opens its own bus connection: it writes a restore into the empty
+store first when `up --restore` asked for one, and takes the scheduled snapshots. SIGUSR1 (`jetkube
+down --keep-containers`) stops everything but leaves the pods' containers running for the next
+`up` (or a restored cluster) to adopt.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from dataclasses import dataclass, field
 import aiohttp
 import structlog
 
+from bus.connection import Bus
 from bus.process import die_with_parent, terminate
 from bus.server import NatsServer, wait_for_port
 from ops import dockerhost, kubeconfig
 from ops.home import ClusterSettings, Home, RunState
+from replay.restore import Restored
+from replay.snapshots import Scheduler
+from replay.state import State
 
 log = structlog.get_logger("supervisor")
 
@@ -82,9 +91,15 @@ async def wait_ready(url: str, timeout: float = 60.0, proc: asyncio.subprocess.P
 
 
 class Supervisor:
-    def __init__(self, home: Home, settings: ClusterSettings) -> None:
+    def __init__(self, home: Home, settings: ClusterSettings, *, restore: State | None = None,
+                 on_restored: Callable[[Restored], None] | None = None) -> None:
         self.home = home
         self.settings = settings
+        self.restore = restore  # written into the (empty) store once NATS is up, before anything else
+        self.on_restored = on_restored
+        self.keep_containers = False  # SIGUSR1: stop, but leave the pods' containers running
+        self.snapshots: Scheduler | None = None
+        self.bus: Bus | None = None
         self.stop_requested = asyncio.Event()
         self.children: list[Child] = []
         self.api_url = f"http://127.0.0.1:{settings.api_port}"
@@ -98,7 +113,8 @@ class Supervisor:
             argv = [sys.executable, "-m", "components.apiserver", "--nats", nats_url, "--prefix", self.settings.prefix,
                     "--port", str(self.settings.api_port), "--service-cidr", self.settings.service_cidr,
                     "--default-not-ready-toleration-seconds", str(self.settings.toleration_seconds),
-                    "--default-unreachable-toleration-seconds", str(self.settings.toleration_seconds)]
+                    "--default-unreachable-toleration-seconds", str(self.settings.toleration_seconds),
+                    "--history", str(self.settings.history), "--deleted-horizon", f"{self.settings.deleted_horizon:g}"]
             if replicas > 1:  # one port for all, and reads that see every replica's writes
                 argv += ["--reuse-port", "--consistent-reads"]
             children.append(Child("apiserver" if replicas == 1 else f"apiserver-{i}", argv,
@@ -169,10 +185,14 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_requested.set)
+        loop.add_signal_handler(signal.SIGUSR1, self._stop_keeping_containers)
         self.children = self._children()
         try:
             for child in self.children:
                 await self._spawn(child)
+                if child.name == "nats":
+                    await self._open_bus()
+            await self._start_snapshots()
             kubeconfig.write(self.home.kubeconfig, self.api_url)
             if on_ready:
                 on_ready()
@@ -184,6 +204,29 @@ class Supervisor:
             return 1
         finally:
             await self._stop_all()
+
+    def _stop_keeping_containers(self) -> None:
+        self.keep_containers = True
+        self.stop_requested.set()
+
+    async def _open_bus(self) -> None:
+        """The supervisor's own connection: the restore (if asked) and the snapshot schedule."""
+        from replay.restore import RestoreError, restore
+        url = f"nats://127.0.0.1:{self.settings.nats_port}"
+        self.bus = await Bus(url, prefix=self.settings.prefix, name="jetkube-supervisor").connect()
+        if self.restore is not None:
+            try:
+                done = await restore(self.bus, self.restore)
+            except RestoreError as e:
+                raise RuntimeError(f"restore refused: {e}") from None
+            log.info("restored", revision=done.revision, digest=done.digest, seconds=round(done.seconds, 2))
+            if self.on_restored:
+                self.on_restored(done)
+
+    async def _start_snapshots(self) -> None:
+        if self.bus is not None and self.settings.snapshot_every > 0:
+            self.snapshots = Scheduler(self.bus, every=self.settings.snapshot_every, keep=self.settings.snapshot_keep)
+            await self.snapshots.start()
 
     async def _watch_children(self) -> None:
         while not self.stop_requested.is_set():
@@ -210,14 +253,18 @@ class Supervisor:
                     log.error("restart failed", child=child.name, error=str(e))
 
     async def _stop_all(self, grace: float = 10.0) -> None:
+        if self.snapshots is not None:
+            await self.snapshots.stop()
+        if self.bus is not None:
+            await self.bus.close()
         for child in reversed(self.children):
             if child.proc is None or child.proc.returncode is not None:
                 continue
             await terminate(child.proc, grace)
             log.info("stopped", child=child.name)
-        if self.settings.runtime == "docker" and self.settings.nodes > 0:
+        if self.settings.runtime == "docker" and self.settings.nodes > 0 and not self.keep_containers:
             # Kubelets leave containers running when they stop (a restarted kubelet adopts them);
-            # the cluster going down takes its containers with it.
+            # the cluster going down takes its containers with it, unless told to keep them.
             try:
                 client = await asyncio.to_thread(dockerhost.connect, 30)
                 n = await asyncio.to_thread(dockerhost.remove_cluster_objects, client, self.settings.prefix)

@@ -13,6 +13,7 @@ cluster changed, and keeps the newest `keep` scheduled ones.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import io
 import time
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ class SnapshotStore:
                     log.warning("snapshot unreadable; trying an older one", name=info.name, error=str(e))
         return None
 
-    async def prune(self, keep: int, *, reason: str = "scheduled") -> list[str]:
+    async def prune(self, keep: int, *, reason: str = "scheduled") -> builtins.list[str]:
         """Remove all but the newest `keep` snapshots taken for `reason`."""
         mine = [i for i in await self.list() if i.reason == reason]
         gone = [i.name for i in mine[:max(len(mine) - keep, 0)]]

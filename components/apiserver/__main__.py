@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--consistent-reads", action="store_true",
                    help="reads wait for the log's last revision (needed when several replicas serve a cluster)")
     p.add_argument("--history", type=int, default=64, help="versions kept per object")
+    p.add_argument("--deleted-horizon", type=float, default=3600.0,
+                   help="seconds a deleted object's versions stay readable (0: forever)")
     p.add_argument("--compact-every", type=float, default=300.0, help="seconds between compactions (0: never)")
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                    help="tolerationSeconds added to new pods for the not-ready NoExecute taint")
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("apiserver")
     server = ApiServer(ApiServerConfig(nats_url=a.nats, prefix=a.prefix, host=a.host, port=a.port,
                                        service_cidr=a.service_cidr, reuse_port=a.reuse_port, consistent_reads=a.consistent_reads,
-                                       history=a.history, compact_every=a.compact_every,
+                                       history=a.history, deleted_horizon=a.deleted_horizon,
+                                       compact_every=a.compact_every,
                                        not_ready_toleration_seconds=a.default_not_ready_toleration_seconds,
                                        unreachable_toleration_seconds=a.default_unreachable_toleration_seconds))
 

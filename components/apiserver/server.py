@@ -8,6 +8,7 @@ and stops rather than serving stale data. `python -m components.apiserver` runs 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -36,6 +37,7 @@ class ApiServerConfig:
     reuse_port: bool = False
     consistent_reads: bool = False  # on when several replicas serve one cluster
     history: int = 64  # versions kept per object; older ones are compacted away
+    deleted_horizon: float = 3600.0  # seconds a deleted object's versions stay (0: forever)
     compact_every: float = 300.0  # seconds between compactions (0: never)
     not_ready_toleration_seconds: int = 300  # DefaultTolerationSeconds for new pods
     unreachable_toleration_seconds: int = 300
@@ -92,19 +94,24 @@ class ApiServer:
         log.info("apiserver ready", url=self.url, prefix=self.config.prefix)
 
     async def _compact_forever(self) -> None:
-        """Bound the object history: keep `history` versions per object. The log records what
-        each pass removed, so watches older than that answer 410 instead of skipping versions.
-        Every replica may run it; a pass over already-compacted subjects removes nothing."""
+        """Bound the object history: keep `history` versions per object, and none of an object
+        deleted more than `deleted_horizon` seconds ago. The log records what each pass removed,
+        so reads and watches older than that answer 410 instead of skipping versions. Every
+        replica may run it; a pass over already-compacted subjects removes nothing."""
         objects = self.bus.logs[Stream.OBJECTS]
         while True:
             await asyncio.sleep(self.config.compact_every)
             try:
                 removed = await objects.compact(keep=self.config.history)
+                expired = 0
+                if self.config.deleted_horizon > 0:
+                    expired = await objects.expire_deleted(older_than=time.time() - self.config.deleted_horizon)
             except Unavailable as e:
                 log.warning("compaction skipped", error=str(e))
                 continue
-            if removed:
-                log.info("compacted object history", removed=removed, keep=self.config.history)
+            if removed or expired:
+                log.info("compacted object history", removed=removed, keep=self.config.history,
+                         deleted_objects_expired=expired)
 
     def _guard(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self.failed is None or self.failed.done():

@@ -36,7 +36,7 @@ def test_added_and_removed_keys() -> None:
 
 
 def test_keys_that_are_not_identifiers_are_quoted_in_brackets() -> None:
-    old = {"metadata": {"labels": {}}}
+    old: dict = {"metadata": {"labels": {}}}
     new = {"metadata": {"labels": {"app.kubernetes.io/name": "web", "plain-key": "v"}}}
     assert [c.path for c in diff(old, new)] == ['metadata.labels["app.kubernetes.io/name"]',
                                                 "metadata.labels.plain-key"]
