@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
 
 from rich.table import Table
 
-from components.runtime import configure_logging
 from core.kinds import Stream
 from ops import kubeconfig
 from ops.clusterbus import add_arguments, connect, target
@@ -46,9 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_at(a: argparse.Namespace) -> int:
-    # Log lines only for failures (on stderr): the summary on stdout is what the user reads;
-    # a clean disconnect from NATS would otherwise be a warning. JETKUBE_LOG_LEVEL=info shows all.
-    configure_logging("at", level=os.environ.get("JETKUBE_LOG_LEVEL") or "error")
     return run(_at(a))
 
 

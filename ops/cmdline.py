@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-console = Console()
-err = Console(stderr=True, highlight=False)
+# Piped output is not cut at 80 columns: tables stay one row per line for scripts and tests.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 
 class CommandError(Exception):
@@ -29,10 +32,18 @@ def add_home(*parsers: argparse.ArgumentParser) -> None:
         p.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
+def quiet_logs(name: str) -> None:
+    """A command's own output is its tables and lines; the libraries' logs go to stderr and
+    only at level error (JETKUBE_LOG_LEVEL=info shows everything)."""
+    from components.runtime import configure_logging
+    configure_logging(name, level=os.environ.get("JETKUBE_LOG_LEVEL") or "error")
+
+
 def run(coro: Coroutine[Any, Any, int]) -> int:
     """Run a command's coroutine; expected failures become one line on stderr."""
     from ops.clusterbus import ClusterUnreachable
     from replay.archive import ArchiveError
+    quiet_logs("jetkube")
     try:
         return asyncio.run(coro)
     except CommandError as e:

@@ -14,7 +14,8 @@ Frames, in order:
 
 A record is `u32 n · JSON[n] · body`: the JSON is `[revision, group, resource, namespace, name, op,
 timestamp, actor, request, cause]`, the body the object as stored. Reading checks every frame's
-CRC, the end frame, the file hash, that tail revisions rise inside their section, and (by
+CRC, the end frame, the file hash, that tail revisions rise inside their section (in a recorded
+log, kind `log`, that they follow each other with no gap), and (by
 rebuilding) every stream's digest; any failure is an `ArchiveError` with one line saying what is
 wrong and where. Nothing is written to a cluster before a whole archive has been read and checked.
 """
@@ -214,6 +215,7 @@ def parse(raw: bytes, name: str = "archive", *, check_digests: bool = True) -> A
     sections: dict[str, Section] = {}
     current: Section | None = None
     in_tail = False
+    contiguous = False  # a recorded log (kind "log") has every revision: a hole is a gap
     counts: dict[str, int] = {}
     end: dict[str, Any] | None = None
     for pos, kind, payload, stop in _frames(raw, name):
@@ -227,6 +229,7 @@ def parse(raw: bytes, name: str = "archive", *, check_digests: bool = True) -> A
             if not isinstance(fmt, int) or fmt > FORMAT:
                 raise ArchiveError(f"{name} is format {fmt}, newer than this jetkube reads (format {FORMAT}); "
                                    f"use a newer jetkube")
+            contiguous = header.get("kind") == "log"
             continue
         if kind == b"R":
             if current is None:
@@ -234,6 +237,9 @@ def parse(raw: bytes, name: str = "archive", *, check_digests: bool = True) -> A
             e = decode_record(payload)
             if in_tail:
                 last = current.tail[-1].revision if current.tail else current.base
+                if contiguous and e.revision != last + 1 and last < e.revision <= current.until:
+                    raise ArchiveError(f"{name} has a gap: {current.stream} log record at byte {pos} has revision "
+                                       f"{e.revision} right after {last} (a recorded log holds every revision)")
                 if e.revision <= last or e.revision > current.until:
                     raise ArchiveError(f"{name} is damaged: {current.stream} log record at byte {pos} has revision "
                                        f"{e.revision} after {last} (its section covers {current.base + 1}"
@@ -258,6 +264,9 @@ def parse(raw: bytes, name: str = "archive", *, check_digests: bool = True) -> A
             current.until = int(t["until"])
             in_tail = True
         elif kind == b"Z":
+            if contiguous and current is not None and in_tail and \
+                    (current.tail[-1].revision if current.tail else current.base) != current.until:
+                raise ArchiveError(f"{name} has a gap: its {current.stream} log ends before revision {current.until}")
             end = orjson.loads(payload)
             if hashlib.sha256(raw[:pos]).hexdigest() != end.get("sha256"):
                 raise ArchiveError(f"{name} is damaged: its content does not match the hash in its end marker")
