@@ -128,7 +128,8 @@ class JetStreamLog:
             if (info.num_pending or 0) + (info.delivered.consumer_seq if info.delivered else 0) == 0:
                 return
             while True:
-                msg = await asyncio.wait_for(queue.get(), 30)
+                # wait_for only when the queue is empty: a timer per message costs ~20% of a bulk read
+                msg = queue.get_nowait() if not queue.empty() else await asyncio.wait_for(queue.get(), 30)
                 yield msg
                 md = msg.metadata
                 if md.num_pending == 0 or (until and md.sequence.stream >= until):

@@ -35,7 +35,7 @@ import orjson
 
 from bus.log import Entry, Meta, Op
 from core.keys import ObjectKey
-from replay.state import State, StreamState
+from replay.state import State, StreamState, combine
 
 MAGIC = b"JETKUBE-ARCHIVE\n"
 FORMAT = 1
@@ -144,10 +144,13 @@ class Writer:
             n += 1
         self.records[self._section] = self.records.get(self._section, 0) + n
 
-    def end(self, state: State) -> None:
+    def end(self, state: State) -> dict[str, str]:
+        """The end frame; returns every stream's digest (computed once, they are not cheap)."""
         digest = self.sha.hexdigest()
-        streams = {name: {"revision": s.revision, "objects": len(s), "digest": s.digest()} for name, s in state}
+        digests = {name: s.digest() for name, s in state}
+        streams = {name: {"revision": s.revision, "objects": len(s), "digest": digests[name]} for name, s in state}
         self.frame(b"Z", orjson.dumps({"records": self.records, "sha256": digest, "streams": streams}))
+        return digests
 
 
 def dump(out: IO[bytes], *, kind: str, prefix: str, created: float, info: dict[str, Any],
@@ -164,8 +167,8 @@ def dump(out: IO[bytes], *, kind: str, prefix: str, created: float, info: dict[s
             st.apply(e)
         st.revision = max(st.revision, sec.until)
         state.streams[sec.stream] = st
-    w.end(state)
-    return {"sha256": w.sha.hexdigest(), "digest": state.digest(),
+    digests = w.end(state)
+    return {"sha256": w.sha.hexdigest(), "digest": combine(digests),
             "streams": {n: {"revision": s.revision, "objects": len(s)} for n, s in state}}
 
 

@@ -83,16 +83,21 @@ class State:
 
     def digest(self) -> str:
         """One hash over every stream's digest, streams in name order."""
-        h = hashlib.sha256()
-        for name in sorted(self.streams):
-            h.update(f"{name}:{self.streams[name].digest()}\n".encode())
-        return h.hexdigest()
+        return combine({name: s.digest() for name, s in self.streams.items()})
 
     def counts(self) -> dict[str, int]:
         return {name: len(s) for name, s in sorted(self.streams.items())}
 
     def __iter__(self) -> Iterator[tuple[str, StreamState]]:
         return iter(sorted(self.streams.items()))
+
+
+def combine(digests: dict[str, str]) -> str:
+    """The cluster digest from the streams' digests (what `State.digest` returns)."""
+    h = hashlib.sha256()
+    for name in sorted(digests):
+        h.update(f"{name}:{digests[name]}\n".encode())
+    return h.hexdigest()
 
 
 def replayed(entries: Iterable[Entry], base: StreamState | None = None, *, until: int | None = None) -> StreamState:

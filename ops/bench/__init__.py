@@ -15,10 +15,20 @@ measured in the same run.
 - `deployment` — a 1,000-replica Deployment on 100 simulated nodes: seconds until fully available,
   seconds to roll it to a new image, reconciles/s; reference: the same number of bare pods
   created and Running without controllers.
+- `restore` — a backup of 100,000 ConfigMaps restored to a serving API: archive read and checked,
+  a fresh store written, an API server ready and listing them all (goal ≤ 10 s); reference: the
+  same bodies published raw into a fresh stream.
+- `pointintime` — the state at a revision near the end of a 1,000,000-event log, from the log's
+  start and from a snapshot at 90% (goal ≤ 30 s; digests must agree); reference: a raw ordered
+  consumer receiving the same messages.
+- `backup` — HTTP creates/s while backups run back to back against creates/s without, on a
+  cluster holding 20,000 ConfigMaps; the backups' seconds and size.
 
 `report` holds the pure helpers (percentiles, medians, the table), `options` the command line,
 `cluster` brings a cluster up and down, `load` is the load generator (`python -m ops.bench.load`)
-and its launcher, `profile` drives py-spy (`--profile DIR`) and folds its samples.
+and its launcher, `profile` drives py-spy (`--profile DIR`) and folds its samples, `timemachine`
+holds the three time-machine benchmarks.
 """
 
-BENCHMARKS = ("jetstream", "creates", "watch", "pods", "scheduler", "deployment")
+BENCHMARKS = ("jetstream", "creates", "watch", "pods", "scheduler", "deployment", "restore", "pointintime",
+              "backup")

@@ -9,6 +9,7 @@ and on SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import shutil
@@ -22,7 +23,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ops.bench import creates, deployments, jetstream, pods, watch
+from components.runtime import configure_logging
+from ops.bench import creates, deployments, jetstream, pods, timemachine, watch
 from ops.bench.cluster import Cluster, ClusterError
 from ops.bench.load import LoadError
 from ops.bench.options import Plan, parse
@@ -71,6 +73,8 @@ class Bench:
         self.reference_mode = ""
         self.profile: Profile | None = None
         self.failed = False
+        self.restored: timemachine.RestoreBench | None = None
+        self.pointintime: timemachine.PointBench | None = None
 
     # -- the reference ----------------------------------------------------------------------
     async def jetstream(self) -> None:
@@ -111,10 +115,11 @@ class Bench:
             if p.selected("watch"):
                 await self._guarded("watch", self.watch(cluster))
 
-    async def _guarded(self, name: str, coro: Any) -> None:
+    async def _guarded(self, name: str, coro: Any, also: tuple[type[BaseException], ...] = ()) -> None:
+        caught: tuple[type[BaseException], ...] = (LoadError, ClusterError, KeyError, OSError, *also)
         try:
             await coro
-        except (LoadError, ClusterError, KeyError, OSError) as e:
+        except caught as e:
             self.failed = True
             log.log(f"[red]{name} failed[/]: {e}")
             self.rows.append(Row(f"{name}: FAILED ({str(e).splitlines()[0][:60]})", [math.nan], ""))
@@ -264,6 +269,53 @@ class Bench:
         ]
 
 
+    # -- the time machine ---------------------------------------------------------------------
+    async def restore(self) -> None:
+        p = self.plan
+        log.log(f"[bold]restore[/]: {p.runs} run(s): a backup of {p.restore_objects:,} ConfigMaps restored to a "
+                f"serving API (in-process API server on a fresh nats-server)")
+        res = await timemachine.measure_restore(self.tmp / "restore", objects=p.restore_objects, runs=p.runs,
+                                                sync_always=p.sync_always, say=log.log)
+        self.restored = res
+        self.details["restore"] = _plain(res)
+        self.rows += timemachine.restore_rows(res)
+
+    async def point_in_time(self) -> None:
+        p = self.plan
+        log.log(f"[bold]pointintime[/]: {p.runs} run(s): the state at a revision of a {p.pit_events:,}-event log, "
+                f"from its start and from a snapshot")
+        res = await timemachine.measure_pointintime(self.tmp / "pointintime", events=p.pit_events, runs=p.runs,
+                                                    sync_always=p.sync_always, say=log.log)
+        self.pointintime = res
+        self.details["pointintime"] = _plain(res)
+        self.rows += timemachine.pointintime_rows(res)
+
+    async def backup(self) -> None:
+        p = self.plan
+        log.log(f"[bold]backup[/]: {p.runs} run(s): HTTP creates for {p.backup_seconds:g}s without, then "
+                f"{p.backup_seconds:g}s during back-to-back backups, {p.backup_objects:,} ConfigMaps already there")
+        res = await timemachine.measure_backup(self.tmp / "backup", existing=p.backup_objects,
+                                               seconds=p.backup_seconds, runs=p.runs, concurrency=p.concurrency,
+                                               sync_always=p.sync_always, say=log.log)
+        self.details["backup"] = _plain(res)
+        self.rows += timemachine.backup_rows(res)
+
+
+def _plain(x: Any) -> Any:
+    """A result dataclass as JSON-ready data (properties such as rates and totals included)."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        out = {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        for name in ("rate", "total", "from_snapshot"):
+            if hasattr(type(x), name):
+                out[name] = getattr(x, name)
+        return out
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
 def _profile_tables(prof: Profile) -> list[Table]:
     f = prof.folded
     assert f is not None
@@ -288,11 +340,12 @@ def _profile_tables(prof: Profile) -> list[Table]:
 
 
 def _verdicts(bench: Bench) -> list[str]:
+    out = timemachine.verdicts(bench.restored, bench.pointintime)
     row = next((r for r in bench.rows if r.benchmark.startswith("HTTP ConfigMap creates")), None)
     if row is None or math.isnan(row.value):
-        return []
-    out = [f"goal creates ≥ {GOAL_CREATES:,.0f}/s: {'met' if row.value >= GOAL_CREATES else 'NOT met'} "
-           f"({row.value:,.0f}/s)"]
+        return out
+    out += [f"goal creates ≥ {GOAL_CREATES:,.0f}/s: {'met' if row.value >= GOAL_CREATES else 'NOT met'} "
+            f"({row.value:,.0f}/s)"]
     if row.ratio is not None:
         out.append(f"goal creates/s ÷ raw pipelined appends/s ≥ {GOAL_RATIO}: "
                    f"{'met' if row.ratio >= GOAL_RATIO else 'NOT met'} ({row.ratio:.3f})")
@@ -338,6 +391,15 @@ async def run(plan: Plan) -> Bench:
             await bench._guarded("scheduler", bench.scheduling())
         if plan.selected("deployment"):
             await bench._guarded("deployment", bench.deployment())
+        if plan.time_machine:
+            # The in-process API server logs to stderr, errors only: a clean NATS close logs a warning.
+            configure_logging("bench", level="error")
+        if plan.selected("restore"):
+            await bench._guarded("restore", bench.restore(), timemachine.FAILURES)
+        if plan.selected("pointintime"):
+            await bench._guarded("pointintime", bench.point_in_time(), timemachine.FAILURES)
+        if plan.selected("backup"):
+            await bench._guarded("backup", bench.backup(), timemachine.FAILURES)
     finally:
         if plan.keep or bench.failed:
             log.log(f"kept {tmp} (cluster logs in {tmp / 'home' / 'logs'})")

@@ -33,6 +33,10 @@ class Plan:
     sched_pods: int
     deploy_nodes: int
     deploy_replicas: int
+    restore_objects: int
+    pit_events: int
+    backup_objects: int
+    backup_seconds: float
     profile_dir: Path | None
     profile_seconds: float
     json_out: Path | None
@@ -44,6 +48,10 @@ class Plan:
     @property
     def needs_cluster(self) -> bool:
         return self.selected("creates") or self.selected("watch")
+
+    @property
+    def time_machine(self) -> bool:
+        return any(self.selected(n) for n in ("restore", "pointintime", "backup"))
 
     @property
     def needs_reference(self) -> bool:
@@ -75,7 +83,8 @@ def _positive_float(value: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ops.bench",
-        description="jetkube benchmarks: raw JetStream appends (the reference), HTTP creates, watch latency.")
+        description="jetkube benchmarks: raw JetStream appends (the reference), HTTP creates, watch latency, "
+                    "pods, scheduling, Deployments, and the time machine (restore, point-in-time reads, backups).")
     p.add_argument("--quick", action="store_true", help="small sizes and one run (a smoke test, not a measurement)")
     p.add_argument("--runs", type=_positive_int, default=None, help="repeat each measurement (default 3; 1 with --quick)")
     p.add_argument("--only", type=_only, action="append", default=None, metavar="NAME[,NAME]",
@@ -103,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sched-pods", type=_positive_int, default=None, help="pods to schedule on them (10,000)")
     g.add_argument("--deploy-nodes", type=_positive_int, default=None, help="simulated nodes for the Deployment (100)")
     g.add_argument("--deploy-replicas", type=_positive_int, default=None, help="the Deployment's replicas (1,000)")
+    g.add_argument("--restore-objects", type=_positive_int, default=None,
+                   help="ConfigMaps in the backup restored to a serving API (100,000)")
+    g.add_argument("--pit-events", type=_positive_int, default=None,
+                   help="events in the log read at a revision, 20 per key (1,000,000)")
+    g.add_argument("--backup-objects", type=_positive_int, default=None,
+                   help="ConfigMaps in the cluster before the writes-during-backup windows (20,000)")
+    g.add_argument("--backup-seconds", type=_positive_float, default=None,
+                   help="length of each window, without and during backups (15)")
     return p
 
 
@@ -130,6 +147,10 @@ def plan(args: argparse.Namespace) -> Plan:
         sched_pods=args.sched_pods or (1_000 if quick else 10_000),
         deploy_nodes=args.deploy_nodes or (20 if quick else 100),
         deploy_replicas=args.deploy_replicas or (100 if quick else 1_000),
+        restore_objects=args.restore_objects or (10_000 if quick else 100_000),
+        pit_events=args.pit_events or (100_000 if quick else 1_000_000),
+        backup_objects=args.backup_objects or (2_000 if quick else 20_000),
+        backup_seconds=args.backup_seconds or (5.0 if quick else 15.0),
         profile_dir=args.profile,
         profile_seconds=args.profile_seconds,
         json_out=args.json,

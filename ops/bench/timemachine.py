@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import shutil
 import time
@@ -40,6 +41,7 @@ from typing import Any
 
 import aiohttp
 import nats
+import nats.errors
 import orjson
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -55,9 +57,9 @@ from core.keys import ObjectKey
 from core.kinds import Stream
 from ops.bench import load
 from ops.bench.cluster import Cluster
-from ops.bench.report import median
+from ops.bench.report import Row, median
 from replay import archive, backup
-from replay.restore import restore
+from replay.restore import RestoreError, restore
 from replay.snapshots import SnapshotStore
 from replay.state import read_state
 
@@ -137,9 +139,11 @@ def verdict(what: str, seconds: float, *, goal: tuple[int, float], size: int, un
     goal_size, goal_seconds = goal
     if seconds != seconds:  # NaN: nothing was measured
         return f"goal {what} ≤ {goal_seconds:g} s: not measured"
-    at = "" if size == goal_size else f"; measured at {size:,} {unit}, the goal is for {goal_size:,} — not a verdict"
+    if size != goal_size:
+        return (f"goal {what} ≤ {goal_seconds:g} s: not judged at this size ({seconds:.2f} s{note} for {size:,} "
+                f"{unit})")
     state = "met" if seconds <= goal_seconds else "NOT met"
-    return f"goal {what} ≤ {goal_seconds:g} s: {state} ({seconds:.2f} s{note}{at})"
+    return f"goal {what} ≤ {goal_seconds:g} s: {state} ({seconds:.2f} s{note})"
 
 
 # -- raw JetStream --------------------------------------------------------------------------------
@@ -319,7 +323,8 @@ async def measure_restore(tmp: Path, *, objects: int, runs: int, sync_always: bo
                 run = await _restore_once(path, tmp / f"restore-target-{r}", sync_always=sync_always)
                 run.reference = ref
                 res.runs.append(run)
-                say(f"  run {r + 1}: {run.total:.2f}s end to end — read {run.read:.2f}s, nats-server {run.nats:.2f}s, "
+                say(f"  run {r + 1}: {run.total:.2f}s end to end — read {run.read:.2f}s, "
+                    f"nats-server {run.nats:.2f}s, "
                     f"restore {run.write:.2f}s, API ready {run.serve:.2f}s, list {run.list:.2f}s "
                     f"({run.listed:,} items); raw publish of the same {ref.count:,}: {ref.seconds:.2f}s "
                     f"({ref.rate:,.0f}/s)" + (f" [red]{ref.errors} errors[/]" if ref.errors else ""))
@@ -369,21 +374,15 @@ async def measure_pointintime(tmp: Path, *, events: int, runs: int, sync_always:
             store = SnapshotStore(bus)
 
             async def snapshot() -> None:
+                t = time.perf_counter()
                 info = await store.create(reason="bench")
+                res.snapshot_seconds = time.perf_counter() - t
                 res.snapshot_revision, res.snapshot_bytes = info.revision, info.size
-                res.snapshot_seconds = time.time() - info.created + (info.created - t_snap)
 
             say(f"  publishing {total:,} events ({history_keys(events):,} keys × {WRITES_PER_KEY}) raw, "
                 f"a snapshot after {SNAPSHOT_AT:.0%}…")
-            t_snap = 0.0
-
-            async def timed_snapshot() -> None:
-                nonlocal t_snap
-                t_snap = time.time()
-                await snapshot()
-
             res.build = await publish(js, spec.name, spec.subjects, history(events),
-                                      pause_at=int(total * SNAPSHOT_AT), on_pause=timed_snapshot)
+                                      pause_at=int(total * SNAPSHOT_AT), on_pause=snapshot)
             last = await bus.logs[Stream.OBJECTS].last_revision()
             res.revision = last - last // 100
             say(f"  {res.build.count:,} in {res.build.seconds:.1f}s ({res.build.rate:,.0f}/s)"
@@ -427,7 +426,7 @@ class BackupRun:
     without: dict[str, Any] = field(default_factory=dict)  # load generator's result
     during: dict[str, Any] = field(default_factory=dict)
     backups: list[dict[str, Any]] = field(default_factory=list)  # summaries of those during the window
-    idle: dict[str, Any] = field(default_factory=dict)  # one backup with no writers
+    idle: dict[str, Any] = field(default_factory=dict)  # one backup with no writers, between the windows
 
 
 @dataclass
@@ -470,9 +469,9 @@ async def measure_backup(tmp: Path, *, existing: int, seconds: float, runs: int,
                 f"{res.preload.seconds:.1f}s")
             for r in range(runs):
                 run = BackupRun()
-                run.idle = await _one_backup(bus, files / f"idle-{r}.jkb")
                 run.without = await load.spawn(_creates_argv(cluster.url, seconds=seconds, concurrency=concurrency,
                                                              prefix=f"tm{r}n"), timeout=seconds + 120)
+                run.idle = await _one_backup(bus, files / f"idle-{r}.jkb")  # as many objects as the next window
                 stop = asyncio.Event()
                 tasks: list[asyncio.Task[None]] = []
 
@@ -492,18 +491,112 @@ async def measure_backup(tmp: Path, *, existing: int, seconds: float, runs: int,
                     run.during = await load.spawn(_creates_argv(cluster.url, seconds=seconds,
                                                                 concurrency=concurrency, prefix=f"tm{r}b"),
                                                   timeout=seconds + 300, on_phase=on_phase)
+                    stop.set()
+                    for task in tasks:
+                        await task  # the last backup finishes; a failed one fails the benchmark
                 finally:
                     stop.set()
                     for task in tasks:
-                        await task
+                        task.cancel()  # only still running when the window itself failed or was interrupted
+                    await asyncio.gather(*tasks, return_exceptions=True)
                 res.runs.append(run)
                 secs = [float(b["seconds"]) for b in run.backups]
+                size = median(float(b["bytes"]) for b in run.backups) / 2**20
                 say(f"  run {r + 1}: without a backup {run.without['rate']:,.0f} creates/s "
                     f"({run.without['errors']} errors); during {len(run.backups)} back-to-back backups "
                     f"{run.during['rate']:,.0f} creates/s ({run.during['errors']} errors); backups took "
-                    f"{', '.join(f'{s:.1f}' for s in secs)} s, {median(float(b['bytes']) for b in run.backups) / 2**20:.1f}"
-                    f" MiB; idle backup {float(run.idle['seconds']):.1f}s")
+                    f"{', '.join(f'{s:.1f}' for s in secs)} s, {size:.1f} MiB; idle backup "
+                    f"{float(run.idle['seconds']):.1f}s")
         finally:
             await nc.close()
             await bus.close()
     return res
+
+
+# -- the table (pure) -------------------------------------------------------------------------------
+
+FAILURES: tuple[type[BaseException], ...] = (RuntimeError, OSError, KeyError, ValueError, asyncio.TimeoutError,
+                                             archive.ArchiveError, RestoreError, load.LoadError, nats.errors.Error)
+"""What a time-machine benchmark may fail with: reported as a FAILED row, the others still run."""
+
+
+def restore_rows(res: RestoreBench) -> list[Row]:
+    n = f"{res.objects:,}"
+    runs = res.runs
+    ref = median(r.reference.seconds for r in runs)
+    ref_unit = f"s: raw publish_async of the same {n}"
+    return [
+        Row(f"restore {n} objects to a serving API — end to end", [r.total for r in runs], "s", ref, ref_unit,
+            goal=f"≤ {GOAL_RESTORE[1]:g} s ({GOAL_RESTORE[0]:,})"),
+        Row("  …archive read + checked (parse, CRCs, hash, digest)", [r.read for r in runs], "s"),
+        Row("  …nats-server on a fresh store", [r.nats for r in runs], "s"),
+        Row("  …replay.restore into it", [r.write for r in runs], "s", ref, ref_unit),
+        Row("  …API server start until ready (watch cache loaded)", [r.serve for r in runs], "s"),
+        Row(f"  …HTTP list of all {n} ConfigMaps", [r.list for r in runs], "s"),
+        Row("  ConfigMaps listed after the restore", [float(r.listed) for r in runs], "objects",
+            goal=f"= {n}"),
+        Row(f"backup of {n} objects (fresh snapshot + file), once", [res.backup_seconds], "s"),
+        Row("  backup file size", [res.backup_bytes / 2**20], "MiB"),
+    ]
+
+
+def pointintime_rows(res: PointBench) -> list[Row]:
+    runs = res.runs
+    ref = median(r.reference for r in runs)
+    ref_unit = f"s: raw ordered consumer, {res.revision:,} msgs"
+    goal = f"≤ {GOAL_POINTINTIME[1]:g} s ({GOAL_POINTINTIME[0]:,} events)"
+    snap_at = f"{res.snapshot_revision:,}"
+    return [
+        Row(f"state at revision {res.revision:,} of a {res.events:,}-event log — from the log's start",
+            [r.from_start for r in runs], "s", ref, ref_unit, goal=goal),
+        Row("  …events applied per second", [res.revision / r.from_start if r.from_start else math.nan
+                                             for r in runs], "events/s",
+            median(res.revision / r.reference for r in runs if r.reference), "msgs/s raw"),
+        Row(f"state at revision {res.revision:,} — from the snapshot at {snap_at}", [r.from_snapshot for r in runs],
+            "s", ref, ref_unit, goal=goal),
+        Row("  …snapshot found, downloaded, parsed, checked", [r.snapshot_load for r in runs], "s"),
+        Row(f"  …log after it ({res.revision - res.snapshot_revision:,} events)", [r.snapshot_tail for r in runs],
+            "s"),
+        Row("  digests differ (from the start vs from the snapshot)", [float(not r.digest_equal) for r in runs],
+            "runs", goal="0"),
+        Row(f"snapshot of {median(float(r.objects) for r in runs):,.0f} objects taken while building",
+            [res.snapshot_seconds], "s"),
+        Row(f"  raw build of the log ({res.build.count:,} pipelined acked publishes)", [res.build.rate],
+            "events/s"),
+    ]
+
+
+def backup_rows(res: BackupBench) -> list[Row]:
+    runs = res.runs
+    without = median(float(r.without["rate"]) for r in runs)
+    label = f"{res.concurrency} clients, {res.existing:,} existing, {res.seconds:g} s windows"
+    objects = median(float(b["streams"]["objects"]["objects"]) for r in runs for b in r.backups)
+    return [
+        Row(f"HTTP creates without a backup ({label})", [float(r.without["rate"]) for r in runs], "creates/s"),
+        Row("HTTP creates during back-to-back backups", [float(r.during["rate"]) for r in runs], "creates/s",
+            without, "creates/s without a backup"),
+        Row("  backups completed during the window", [float(len(r.backups)) for r in runs], "backups"),
+        Row(f"  backup seconds under writes (median per run; ~{objects:,.0f} objects)",
+            [median(float(b["seconds"]) for b in r.backups) for r in runs], "s",
+            median(float(r.idle["seconds"]) for r in runs),
+            f"s: a backup, no writers (~{median(float(r.idle['streams']['objects']['objects']) for r in runs):,.0f})"),
+        Row("  backup size under writes", [median(float(b["bytes"]) for b in r.backups) / 2**20 for r in runs],
+            "MiB"),
+        Row("  HTTP create errors (without / during)",
+            [float(r.without["errors"]) + float(r.during["errors"]) for r in runs], "requests"),
+    ]
+
+
+def verdicts(restore_res: RestoreBench | None, point: PointBench | None) -> list[str]:
+    out = []
+    if restore_res is not None and restore_res.runs:
+        out.append(verdict(f"restore of {GOAL_RESTORE[0]:,} objects to a serving API",
+                           median(r.total for r in restore_res.runs), goal=GOAL_RESTORE,
+                           size=restore_res.objects, unit="objects"))
+    if point is not None and point.runs:
+        what = f"state at a revision of a {GOAL_POINTINTIME[0]:,}-event log"
+        out.append(verdict(f"{what}, from the log's start", median(r.from_start for r in point.runs),
+                           goal=GOAL_POINTINTIME, size=point.events, unit="events"))
+        out.append(verdict(f"{what}, from a snapshot at {SNAPSHOT_AT:.0%}", median(r.from_snapshot for r in point.runs),
+                           goal=GOAL_POINTINTIME, size=point.events, unit="events"))
+    return out
