@@ -39,8 +39,9 @@ class StreamState:
         self.revision = entry.revision
 
     def merge_listing(self, entry: Entry) -> None:
-        """A last-per-key listing's entry: newer than what is held for its key wins (a listing
-        taken while writes go on can be newer than the revision it started at)."""
+        """An entry of a last-per-key listing, or of the log read after it: newer than what is
+        held for its key wins (a listing taken while writes go on can be newer than the revision
+        it started at, so the log after that revision must not overwrite it with older versions)."""
         held = self.entries.get(entry.key)
         if held is None or held.revision < entry.revision:
             if entry.op is Op.DELETED:
@@ -136,12 +137,7 @@ async def live_state(log: EventLog) -> tuple[StreamState, list[Entry]]:
         state.merge_listing(e)
     tail = [e async for e in log.read(KeyFilter(), start, end)]
     for e in tail:
-        held = state.entries.get(e.key)
-        if held is None or held.revision < e.revision:
-            if e.op is Op.DELETED:
-                state.entries.pop(e.key, None)
-            else:
-                state.entries[e.key] = e
+        state.merge_listing(e)  # newer than what the listing showed wins, as above
     state.revision = max(end, state.revision)
     return state, tail
 
