@@ -54,6 +54,17 @@ def run(main: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(main)
 
 
+class _Stderr:
+    """Whatever sys.stderr is when a line is written, not when logging was configured (a command
+    run in-process, as tests do, must not pin a stream that is closed later)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(component: str, *, json: bool | None = None, level: str | None = None) -> None:
     level_name = (level or os.environ.get("JETKUBE_LOG_LEVEL", "info")).upper()
     use_json = json if json is not None else os.environ.get("JETKUBE_LOG_FORMAT", "console") == "json"
@@ -63,7 +74,7 @@ def configure_logging(component: str, *, json: bool | None = None, level: str | 
         processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
                     structlog.processors.TimeStamper(fmt="iso"), structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level_name, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_Stderr()),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(component=component)
