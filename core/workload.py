@@ -32,6 +32,15 @@ def controller_ref(obj: Mapping[str, Any]) -> Obj | None:
     return None
 
 
+def controller_key(obj: Mapping[str, Any], kind: str) -> str | None:
+    """`namespace/name` of the object's controller when that controller is a `kind` (owners are
+    in the object's own namespace)."""
+    ref = controller_ref(obj)
+    if ref is None or ref.get("kind") != kind:
+        return None
+    return f"{(obj.get('metadata') or {}).get('namespace') or ''}/{ref.get('name') or ''}"
+
+
 def owner_reference(owner: Mapping[str, Any], api_version: str, kind: str, *, controller: bool = True,
                     block: bool = True) -> Obj:
     md = owner.get("metadata") or {}

@@ -28,7 +28,7 @@ from components.controllers.informers import BY_CONTROLLER, controller_uid
 from core import cronsched
 from core.keys import KeyFilter
 from core.kinds import Stream
-from core.workload import controller_ref, name_of, uid_of
+from core.workload import controller_key, controller_ref, name_of, uid_of
 
 log = structlog.get_logger("cronjob-controller")
 
@@ -58,11 +58,9 @@ class CronJobController(Workers):
 
     def _on_job(self, op: Op, old: Obj | None, new: Obj | None) -> None:
         for job in (old, new):
-            ref = controller_ref(job) if job is not None else None
-            if job is None or ref is None or ref.get("kind") != "CronJob":
-                continue
-            ns = str((job.get("metadata") or {}).get("namespace") or "")
-            self.queue.enqueue(f"{ns}/{ref.get('name', '')}", revision_of(job))
+            key = controller_key(job, "CronJob") if job is not None else None
+            if job is not None and key is not None:
+                self.queue.enqueue(key, revision_of(job))
 
     # -- reconcile --------------------------------------------------------------------------------
     async def sync(self, key: str) -> None:

@@ -43,7 +43,7 @@ from components.controllers.base import (
     revision_of,
     split_key,
 )
-from components.controllers.informers import BY_NAMESPACE, namespace_of
+from components.controllers.informers import BY_NAMESPACE, controlling, namespace_of
 from components.controllers.podcontrol import CreateFailed, ObjectControl
 from core.daemons import (
     API_VERSION,
@@ -122,14 +122,8 @@ class DaemonSetController(Workers):
 
     def _owner(self, obj: Obj) -> Obj | None:
         """The DaemonSet controlling `obj`, if it is one we know with that uid."""
-        ref = controller_ref(obj)
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        ns = str((obj.get("metadata") or {}).get("namespace") or "")
-        ds = self.daemonsets.get(ns, str(ref.get("name") or ""))
-        if ds is None or uid_of(ds) != ref.get("uid"):
-            return None
-        return ds
+        return controlling(self.daemonsets, str((obj.get("metadata") or {}).get("namespace") or ""),
+                           controller_ref(obj), KIND)
 
     def _selecting(self, obj: Obj) -> list[Obj]:
         """The DaemonSets of the object's namespace whose selector matches it (for orphans)."""

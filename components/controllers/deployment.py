@@ -44,7 +44,7 @@ from components.controllers.base import (
     revision_of,
     split_key,
 )
-from components.controllers.informers import BY_CONTROLLER, BY_NAMESPACE, controller_uid, namespace_of
+from components.controllers.informers import BY_CONTROLLER, BY_NAMESPACE, controller_uid, controlling, namespace_of
 from components.controllers.podcontrol import ObjectControl
 from core import rollout
 from core.errors import BadRequest
@@ -118,12 +118,7 @@ class DeploymentController(Workers):
 
     def _resolve(self, namespace: str, ref: dict[str, Any] | None) -> Obj | None:
         """The Deployment a controller reference points at, if it is one we know (same uid)."""
-        if ref is None or ref.get("kind") != "Deployment":
-            return None
-        d = self.deployments.get(namespace, str(ref.get("name") or ""))
-        if d is None or uid_of(d) != ref.get("uid"):
-            return None
-        return d
+        return controlling(self.deployments, namespace, ref, "Deployment")
 
     def _on_replicaset(self, op: Op, old: Obj | None, new: Obj | None) -> None:
         if op is Op.DELETED:
@@ -172,11 +167,8 @@ class DeploymentController(Workers):
         """A pod gone: Recreate may have been waiting for it."""
         if op is not Op.DELETED or old is None:
             return
-        ref = controller_ref(old)
-        if ref is None or ref.get("kind") != "ReplicaSet":
-            return
-        rs = self.replicasets.get(_ns(old), str(ref.get("name") or ""))
-        if rs is None or uid_of(rs) != ref.get("uid"):
+        rs = controlling(self.replicasets, _ns(old), controller_ref(old), "ReplicaSet")
+        if rs is None:
             return
         d = self._resolve(_ns(rs), controller_ref(rs))
         if d is not None and rollout.strategy_type(d) == rollout.RECREATE:

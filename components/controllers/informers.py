@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from bus.informer import Handler, Informer, Obj
 from bus.log import EventLog, Op
@@ -71,6 +72,17 @@ def pod_node_name(pod: Obj) -> list[str]:
 BY_CONTROLLER = "controller-uid"
 ORPHANS = "orphans-by-namespace"
 BY_NAMESPACE = "namespace"
+
+
+def controlling(informer: Informer, namespace: str, ref: Mapping[str, Any] | None, kind: str) -> Obj | None:
+    """The `kind` that a controller reference `ref` (of an object in `namespace`) points at, if
+    the informer holds it with that uid (a same-named successor is not the owner)."""
+    if ref is None or ref.get("kind") != kind:
+        return None
+    owner = informer.get(namespace, str(ref.get("name") or ""))
+    if owner is None or (owner.get("metadata") or {}).get("uid") != ref.get("uid"):
+        return None
+    return owner
 
 
 def controller_uid(obj: Obj) -> list[str]:

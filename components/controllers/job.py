@@ -32,7 +32,7 @@ from core import jobs
 from core.keys import KeyFilter
 from core.kinds import Stream
 from core.selectors import LabelSelector
-from core.workload import claim, controller_ref, is_deleting, labels_of, owner_reference, uid_of
+from core.workload import claim, controller_key, controller_ref, is_deleting, labels_of, owner_reference, uid_of
 
 log = structlog.get_logger("job-controller")
 
@@ -73,15 +73,13 @@ class JobController(Workers):
         for pod in (old, new):
             if pod is None:
                 continue
-            ref = controller_ref(pod)
-            if ref is None:
+            if controller_ref(pod) is None:
                 if pod is new and op is not Op.DELETED:
                     self._enqueue_matching(pod)
                 continue
-            if ref.get("kind") != "Job":
+            key = controller_key(pod, "Job")
+            if key is None:
                 continue
-            ns = str((pod.get("metadata") or {}).get("namespace") or "")
-            key = f"{ns}/{ref.get('name', '')}"
             if pod is new:
                 if op is Op.ADDED:
                     self.expectations.creation_observed(key)

@@ -45,7 +45,7 @@ from core.history import template_of
 from core.keys import KeyFilter
 from core.kinds import Stream
 from core.selectors import LabelSelector
-from core.workload import claim, controller_ref, is_deleting, labels_of, name_of, uid_of, with_owner
+from core.workload import claim, controller_key, controller_ref, is_deleting, labels_of, name_of, uid_of, with_owner
 
 if TYPE_CHECKING:
     from components.controllers.manager import ManagerConfig
@@ -95,11 +95,7 @@ class StatefulSetController(Workers):
         self.queue.enqueue_object(obj)
 
     def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        ns = str((obj.get("metadata") or {}).get("namespace") or "")
-        return f"{ns}/{ref.get('name', '')}"
+        return controller_key(obj, KIND)
 
     def _on_pod(self, op: Op, old: Obj | None, new: Obj | None) -> None:
         pod = new or old

@@ -99,3 +99,13 @@ def test_pod_from_template() -> None:
     assert tpl["spec"]["containers"][0]["image"] == "i"  # a copy, never the template itself
     assert pod_from_template(tpl, None, name="web-0")["metadata"]["name"] == "web-0"
     assert generate_name_prefix("x" * 80) == "x" * 58 and generate_name_prefix("web") == "web-"
+
+
+def test_controller_key_names_the_controller_of_one_kind() -> None:
+    from core.workload import controller_key
+    pod = {"metadata": {"namespace": "ns", "ownerReferences": [
+        {"kind": "Node", "name": "n", "uid": "1"},
+        {"kind": "Job", "name": "pi", "uid": "2", "controller": True}]}}
+    assert controller_key(pod, "Job") == "ns/pi"
+    assert controller_key(pod, "ReplicaSet") is None
+    assert controller_key({"metadata": {"ownerReferences": [{"kind": "Job", "name": "pi"}]}}, "Job") is None
