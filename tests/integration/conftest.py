@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -37,6 +39,20 @@ async def plane(nats_server: NatsServer, prefix: str) -> AsyncIterator[Plane]:
     finally:
         await bus.close()
         await server.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, every: float = 0.1,
+                     what: str = "") -> Any:
+    """Poll `check` until it returns something truthy (its value), or fail with the last value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    raise AssertionError(f"timed out waiting for {what or check}: last saw {last!r}")
 
 
 # -- docker ------------------------------------------------------------------------------------

@@ -3,14 +3,13 @@
 - `controllers(plane, "replicaset", ...)`: a ControllerManager running just the named ones.
 - `sim_cluster(plane, tmp_path, nodes=3)`: the real scheduler and a simulated kubelet with `nodes`
   nodes (`sim-0`, `sim-1`, …) in this process, so pods get scheduled and turn Running and Ready.
-- `eventually(check)`: poll until `check()` is truthy; a deadline, never a measurement.
+(Polling with a deadline is `tests.integration.conftest.eventually`.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +49,6 @@ async def sim_cluster(plane: Plane, root: Path, *, nodes: int = 3, start_delay: 
             await s.stop()
     finally:
         await k.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, every: float = 0.1,
-                     what: str = "") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"timed out waiting for {what or check}: last saw {last!r}")
 
 
 async def get_or_none(api: ApiClient, resource: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -14,8 +14,8 @@ import pytest
 from components.clock import FakeClock
 from components.controllers.manager import ControllerManager, ManagerConfig
 from core.cronsched import SCHEDULED_TIMESTAMP
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import eventually, get_or_none
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import get_or_none
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 
 from bus.apiclient import ApiClient
 from core.workload import controller_ref, is_deleting, is_ready
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none, pods_of, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none, pods_of, sim_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from core.keys import KeyFilter
 from core.kinds import Stream
 from core.workload import controller_ref, is_deleting, is_ready
 from ops import kubeconfig
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, sim_cluster
 
 pytestmark = pytest.mark.integration
 

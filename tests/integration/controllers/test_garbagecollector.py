@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from bus.apiclient import ApiClient
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none
+from core.workload import owner_reference
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +26,7 @@ HOLD = "example.com/hold"
 
 
 def ref(owner: dict[str, Any], *, block: bool = True, controller: bool = True) -> dict[str, Any]:
-    r: dict[str, Any] = {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-                         "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"]}
-    if controller:
-        r["controller"] = True
-    if block:
-        r["blockOwnerDeletion"] = True
-    return r
+    return owner_reference(owner, owner["apiVersion"], owner["kind"], controller=controller, block=block)
 
 
 async def configmap(api: ApiClient, name: str, *owners: dict[str, Any], finalizers: tuple[str, ...] = ()) -> Any:

@@ -13,8 +13,8 @@ import pytest
 import components.controllers.job as job_module
 from components.kubelet.service import Kubelet
 from components.kubelet.sim_runtime import EXIT_CODE, RUN_SECONDS
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none, pods_of, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none, pods_of, sim_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bus.apiclient import ApiClient, ApiReplyError
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none, sim_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ import pytest
 
 from bus.apiclient import ApiClient
 from components.controllers.manager import ControllerManager, ManagerConfig
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import eventually, get_or_none
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import get_or_none
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from bus.log import Entry
 from core.keys import KeyFilter
 from core.kinds import Stream
 from core.workload import controller_ref, is_active, is_ready
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none, pods_of, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none, pods_of, sim_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from core.workload import controller_ref
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, pods_of
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, pods_of
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from core.workload import is_deleting, is_ready
-from tests.integration.conftest import Plane
-from tests.integration.controllers.conftest import controllers, eventually, get_or_none, sim_cluster
+from tests.integration.conftest import Plane, eventually
+from tests.integration.controllers.conftest import controllers, get_or_none, sim_cluster
 
 pytestmark = pytest.mark.integration
 

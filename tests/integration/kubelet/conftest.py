@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,9 @@ import pytest
 
 from components.kubelet.config import KubeletConfig
 from components.kubelet.service import Kubelet
-from tests.integration.conftest import Plane, free_cluster_cidr, remove_prefix_objects
+from tests.integration.conftest import Plane, eventually, free_cluster_cidr, remove_prefix_objects
+
+until = eventually  # this suite's name for it
 
 NODE = "kn1"
 
@@ -67,19 +69,6 @@ async def node(plane: Plane, docker_client: Any, tmp_path: Path) -> AsyncIterato
                 except Exception:
                     pass
         await asyncio.to_thread(remove_prefix_objects, docker_client, plane.prefix)
-
-
-async def until(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, every: float = 0.1) -> Any:
-    """Poll `check` until it returns something truthy (its value), or fail with the last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
 
 
 def pod(name: str, containers: list[dict[str, Any]], *, node: str = NODE, **spec: Any) -> dict[str, Any]:

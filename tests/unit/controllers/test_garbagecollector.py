@@ -23,6 +23,7 @@ from core.ownergraph import (
     node_of,
     shard_key,
 )
+from core.workload import owner_reference
 
 NS = "default"
 DELETED_AT = "2024-01-01T12:00:00Z"
@@ -43,13 +44,7 @@ def obj(kind: str, name: str, uid: str, *owners: dict[str, Any], api_version: st
 
 
 def ref(owner: dict[str, Any], *, block: bool = True, controller: bool = True) -> dict[str, Any]:
-    r: dict[str, Any] = {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-                         "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"]}
-    if controller:
-        r["controller"] = True
-    if block:
-        r["blockOwnerDeletion"] = True
-    return r
+    return owner_reference(owner, owner["apiVersion"], owner["kind"], controller=controller, block=block)
 
 
 def cm(name: str, uid: str, *owners: dict[str, Any], **kw: Any) -> dict[str, Any]:
