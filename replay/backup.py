@@ -35,8 +35,7 @@ async def _base(bus: Bus, store: SnapshotStore) -> Archive:
                 return await store.load(info.name)
             except (KeyError, archive.ArchiveError) as e:
                 log.warning("snapshot unusable for a backup", name=info.name, error=str(e))
-    info = await store.create(reason="backup")
-    return await store.load(info.name)
+    return (await store.take(reason="backup"))[1]
 
 
 async def create(bus: Bus, path: Path, *, info: dict[str, Any] | None = None,
@@ -45,7 +44,7 @@ async def create(bus: Bus, path: Path, *, info: dict[str, Any] | None = None,
     sizes, the base snapshot). `fresh`: take a new snapshot as the base instead of a stored one."""
     store = SnapshotStore(bus)
     started = time.time()
-    base = await store.load((await store.create(reason="backup")).name) if fresh else await _base(bus, store)
+    base = (await store.take(reason="backup"))[1] if fresh else await _base(bus, store)
     sections = []
     for stream in STREAMS:
         lg = bus.logs[stream]

@@ -89,6 +89,11 @@ class SnapshotStore:
         return self._obs
 
     async def create(self, *, reason: str = "on demand") -> SnapshotInfo:
+        return (await self.take(reason=reason))[0]
+
+    async def take(self, *, reason: str) -> tuple[SnapshotInfo, Archive]:
+        """Capture, store, and also hand back the snapshot itself (a backup builds on it at once;
+        reading it back from the bucket would only cost time)."""
         sections = await capture(self.bus)
         created = time.time()
         raw, summary = archive.to_bytes(kind="snapshot", prefix=self.bus.prefix, created=created,
@@ -100,7 +105,8 @@ class SnapshotStore:
         obs = await self._store()
         await obs.put(info.name, raw, meta=ObjectMeta(name=info.name, description=info.summary()))
         log.info("snapshot stored", name=info.name, revision=info.revision, objects=info.objects, bytes=len(raw))
-        return info
+        return info, Archive("snapshot", self.bus.prefix, created, {"reason": reason},
+                             {s.stream: s for s in sections})
 
     async def list(self) -> list[SnapshotInfo]:
         """Every snapshot, oldest revision first."""
