@@ -35,7 +35,7 @@ import orjson
 
 from bus.log import Entry, Meta, Op
 from core.keys import ObjectKey
-from replay.state import State, StreamState, combine
+from replay.state import State, StreamState, combine, replayed
 
 MAGIC = b"JETKUBE-ARCHIVE\n"
 FORMAT = 1
@@ -77,14 +77,8 @@ class Archive:
         """The state the archive holds at the given revision per stream (default: its end)."""
         out = State()
         for name, sec in self.sections.items():
-            until = (revisions or {}).get(name, sec.until)
-            st = self.base_state(name)
-            for e in sec.tail:
-                if e.revision > until:
-                    break
-                st.apply(e)
-            st.revision = max(st.revision, min(until, sec.until))
-            out.streams[name] = st
+            until = min((revisions or {}).get(name, sec.until), sec.until)
+            out.streams[name] = replayed(sec.tail, self.base_state(name), until=until)
         return out
 
     @property
@@ -162,11 +156,8 @@ def dump(out: IO[bytes], *, kind: str, prefix: str, created: float, info: dict[s
     for sec in sections:
         w.base(sec.stream, sec.base, sec.state)
         w.tail(sec.stream, sec.base, sec.until, sec.tail)
-        st = StreamState(sec.base, {e.key: e for e in sec.state})
-        for e in sec.tail:
-            st.apply(e)
-        st.revision = max(st.revision, sec.until)
-        state.streams[sec.stream] = st
+        state.streams[sec.stream] = replayed(sec.tail, StreamState(sec.base, {e.key: e for e in sec.state}),
+                                             until=sec.until)
     digests = w.end(state)
     return {"sha256": w.sha.hexdigest(), "digest": combine(digests),
             "streams": {n: {"revision": s.revision, "objects": len(s)} for n, s in state}}
