@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import time
 from pathlib import Path
 
 from rich.table import Table
@@ -20,11 +19,11 @@ from rich.table import Table
 from core.kinds import Stream
 from ops import kubeconfig
 from ops.clusterbus import add_arguments, connect, target
-from ops.cmdline import CommandError, add_home, console, run
+from ops.cmdline import CommandError, add_home, console, run, when_arg
 from ops.home import Home
-from replay.pointintime import PointInTime, PointInTimeError, PointInTimeServer, build, revision_for, when_text
+from replay.pointintime import PointInTime, PointInTimeError, PointInTimeServer, build, revision_for
 from replay.snapshots import SnapshotStore
-from replay.when import WHEN_HELP, parse_when
+from replay.when import WHEN_HELP, when_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +47,7 @@ def cmd_at(a: argparse.Namespace) -> int:
 
 
 async def _at(a: argparse.Namespace) -> int:
-    when = _parse_when(a.when, time.time())
+    when = when_arg(a.when)
     if a.port < 0 or a.port > 65535:
         raise CommandError(f"--port must be between 0 and 65535, not {a.port}", code=2)
     url, prefix = target(a)
@@ -102,10 +101,3 @@ def _summary(view: PointInTime, url: str, path: Path) -> None:
     console.print("  kubectl get all -A\n  kubectl get deployments -o yaml\n  kubectl describe pods",
                   markup=False, highlight=False, soft_wrap=True)
     console.print("Stop with Ctrl-C.")
-
-
-def _parse_when(text: str, now: float) -> int | float:
-    try:
-        return parse_when(text, now)
-    except ValueError as e:
-        raise CommandError(str(e), code=2) from None

@@ -10,23 +10,17 @@ format, `--at` range, an empty store) happens before anything is written.
 from __future__ import annotations
 
 import argparse
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from ops import clusterbus
-from ops.cmdline import CommandError, add_home, console, run
+from ops.cmdline import CommandError, add_home, console, local_time, run, when_arg
 from ops.home import Home, pid_alive
 from replay import archive
 from replay.restore import BUMP, Restored, RestoreError, restore, target
 from replay.state import State
-
-
-def _when(t: float) -> str:
-    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _size(n: int) -> str:
@@ -57,7 +51,7 @@ async def _snapshot_ls(a: argparse.Namespace) -> int:
     for col in ("name", "revision", "taken", "objects", "size", "reason", "digest"):
         t.add_column(col)
     for i in infos:
-        t.add_row(i.name, str(i.revision), _when(i.created), str(i.objects), _size(i.size), i.reason, i.digest[:16])
+        t.add_row(i.name, str(i.revision), local_time(i.created), str(i.objects), _size(i.size), i.reason, i.digest[:16])
     console.print(t)
     return 0
 
@@ -113,7 +107,7 @@ def _settings_of(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _describe(ar: archive.Archive, path: str) -> Table:
-    t = Table(title=f"{ar.kind} {path} (cluster {ar.prefix}, taken {_when(ar.created)})")
+    t = Table(title=f"{ar.kind} {path} (cluster {ar.prefix}, taken {local_time(ar.created)})")
     for col in ("stream", "snapshot at", "log to", "log entries", "objects at end", "digest"):
         t.add_column(col)
     for name, sec in ar.sections.items():
@@ -137,11 +131,7 @@ def prepare(file: str, at: str | None) -> tuple[archive.Archive, State, dict[str
         raise CommandError(f"{file} is a {ar.kind} archive, not a backup")
     when: int | float | None = None
     if at is not None:
-        from replay.when import parse_when
-        try:
-            when = parse_when(at, time.time())
-        except ValueError as e:
-            raise CommandError(f"--at {at}: {e}") from None
+        when = when_arg(at, "--at")
     try:
         revisions = target(ar, when)
     except RestoreError as e:

@@ -11,7 +11,6 @@ it. Both read the log directly (`ops.clusterbus`), so they work while the API se
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +22,10 @@ from bus.log import Entry, LogError
 from core.kinds import Stream
 from core.objdiff import render
 from ops import clusterbus
-from ops.cmdline import CommandError, add_home, console, run
+from ops.cmdline import CommandError, add_home, console, local_time, run, when_arg
 from replay.history import (BadName, CauseResolver, Happening, Version, What, annotate, key_filter,
                             object_text, resolve_kind, resolve_object, summary, timeline, versions)
-from replay.when import WHEN_HELP, parse_when
+from replay.when import WHEN_HELP
 
 HIDDEN = ("metadata.managedFields",)  # bookkeeping of server-side apply: noise in a history
 
@@ -54,10 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_home(h, lg)
 
 
-def local_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts).astimezone().isoformat(timespec="milliseconds") if ts else ""
 
@@ -76,12 +71,7 @@ def _entry_json(e: Entry) -> dict[str, Any]:
 
 
 def _when(text: str | None, flag: str) -> int | float | None:
-    if text is None:
-        return None
-    try:
-        return parse_when(text, time.time())
-    except ValueError as e:
-        raise CommandError(f"{flag}: {e}") from None
+    return None if text is None else when_arg(text, flag)
 
 
 # -- history -------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import argparse
 import asyncio
 import os
 import sys
+import time
+from datetime import datetime
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,20 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
+
+
+def local_time(ts: float) -> str:
+    """A moment for a table: local time to the second ("-" for none)."""
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def when_arg(text: str, flag: str = "") -> int | float:
+    """A REV|TIME argument (`replay.when.parse_when`); unreadable text is exit 2 with one line."""
+    from replay.when import parse_when
+    try:
+        return parse_when(text, time.time())
+    except ValueError as e:
+        raise CommandError(f"{flag}: {e}" if flag else str(e), code=2) from None
 
 
 def add_home(*parsers: argparse.ArgumentParser) -> None:

@@ -19,7 +19,6 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Protocol
 
 import structlog
@@ -31,10 +30,10 @@ from components.apiserver.http import HttpApi
 from components.apiserver.resources import Resources, Settings
 from core.keys import KeyFilter
 from core.kinds import REGISTRY, Stream
-from core.meta import rfc3339
 from replay.archive import Archive
 from replay.frozen import FrozenLog
 from replay.state import StreamState, read_state
+from replay.when import when_text
 
 log = structlog.get_logger("replay.pointintime")
 
@@ -45,10 +44,6 @@ class PointInTimeError(Exception):
 
 class Snapshots(Protocol):
     async def nearest(self, revision: int) -> Archive | None: ...
-
-
-def when_text(t: float) -> str:
-    return rfc3339(datetime.fromtimestamp(t, timezone.utc))
 
 
 @dataclass

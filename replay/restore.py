@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import structlog
 
@@ -25,6 +24,7 @@ from bus.log import Entry, Op
 from core.kinds import Stream
 from replay.archive import Archive
 from replay.state import State
+from replay.when import when_text
 
 log = structlog.get_logger("replay.restore")
 
@@ -34,10 +34,6 @@ ACTOR = "jetkube-restore"
 
 class RestoreError(Exception):
     """The restore cannot go ahead; the message says why in one line."""
-
-
-def _stamp(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time_of(archive: Archive, stream: str, revision: int) -> float:
@@ -77,10 +73,10 @@ def target(archive: Archive, at: int | float | None) -> dict[str, int]:
         rev = at
     else:
         if at > archive.created:
-            raise RestoreError(f"{_stamp(at)} is after this backup was taken ({_stamp(archive.created)})")
+            raise RestoreError(f"{when_text(at)} is after this backup was taken ({when_text(archive.created)})")
         if at < base_time:
-            raise RestoreError(f"{_stamp(at)} is before the oldest state this backup holds "
-                               f"(its snapshot, {_stamp(base_time)})")
+            raise RestoreError(f"{when_text(at)} is before the oldest state this backup holds "
+                               f"(its snapshot, {when_text(base_time)})")
         when = at
         rev = _revision_at(archive, "objects", at)
     out = {"objects": rev}

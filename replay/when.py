@@ -11,7 +11,9 @@ duration ago (`90s`, `10m`, `2h`, `1d`, `1h30m`, `500ms`). A time becomes a revi
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
+
+from core.meta import rfc3339
 
 _REVISION = re.compile(r"^\d+$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?$")
@@ -20,6 +22,11 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 WHEN_HELP = "a revision (1234), an RFC 3339 time, HH:MM[:SS] today, or a duration ago (10m, 90s, 2h)"
+
+
+def when_text(t: float) -> str:
+    """A moment as RFC 3339 in UTC, for messages."""
+    return rfc3339(datetime.fromtimestamp(t, timezone.utc))
 
 
 def parse_when(text: str, now: float) -> int | float:

@@ -84,7 +84,7 @@ def test_bad_backups_and_bad_revisions_leave_the_cluster_untouched(cluster: Clus
     one_line_error(c.jetkube("backup", "restore", str(file), "--at", str(end + 1000)), "after the last one")
     one_line_error(c.jetkube("backup", "restore", str(file), "--at", str(base - 1)), "before the oldest")
     one_line_error(c.jetkube("backup", "restore", str(file), "--at", "2999-01-01T00:00:00Z"), "after this backup")
-    one_line_error(c.jetkube("backup", "restore", str(file), "--at", "yesterday-ish"), "--at yesterday-ish")
+    one_line_error(c.jetkube("backup", "restore", str(file), "--at", "yesterday-ish"), "--at: cannot read 'yesterday-ish'")
     # a good backup, but the cluster is running: a restore only fills a fresh store
     one_line_error(c.jetkube("backup", "restore", str(file)), "is running")
     assert revision(c) == before
