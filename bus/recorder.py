@@ -9,7 +9,9 @@ Kubernetes' event correlator does, so a crash loop does not flood the log.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,10 +27,18 @@ FOLD_WINDOW = 600.0  # seconds during which a repeat updates the first Event
 
 
 class EventRecorder:
-    def __init__(self, api: ApiClient, component: str, host: str = "", *, backlog: int = 10_000) -> None:
+    def __init__(self, api: ApiClient, component: str, host: str = "", *, backlog: int = 10_000,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 rng: random.Random | None = None) -> None:
+        """`monotonic`, `wall` and `rng` (Event name suffixes) are the sender's: a replay sandbox
+        passes its virtual clock and a seeded generator."""
         self.api = api
         self.component = component
         self.host = host
+        self._monotonic = monotonic
+        self._wall = wall
+        self._rng = rng
         self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str, str]] = asyncio.Queue(backlog)
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
@@ -74,12 +84,12 @@ class EventRecorder:
     async def _send(self, obj: dict[str, Any], type_: str, reason: str, message: str, field_path: str) -> None:
         md = obj.get("metadata") or {}
         fold = (md.get("uid", "") or f"{md.get('namespace')}/{md.get('name')}", reason, message)
-        now = time.monotonic()
+        now = self._monotonic()
         seen = self._seen.get(fold)
         if seen is not None and now - seen[0] < FOLD_WINDOW:
             ev = seen[1]
             ev["count"] = int(ev.get("count", 1)) + 1
-            ev["lastTimestamp"] = rfc3339(datetime.now(timezone.utc))
+            ev["lastTimestamp"] = rfc3339(self._wall())
             try:
                 patch = {"count": ev["count"], "lastTimestamp": ev["lastTimestamp"]}
                 await self.api.patch("events", ev["metadata"]["namespace"], ev["metadata"]["name"], patch)
@@ -87,7 +97,7 @@ class EventRecorder:
             except ApiReplyError:
                 pass  # expired or gone: write a fresh one
         ev = make_event(obj, type_, reason, message, component=self.component, host=self.host,
-                        now=datetime.now(timezone.utc), field_path=field_path)
+                        now=self._wall(), field_path=field_path, rng=self._rng)
         created = await self.api.create("events", ev["metadata"]["namespace"], ev)
         self._seen[fold] = (now, created)
         if len(self._seen) > 5000:

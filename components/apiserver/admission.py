@@ -119,7 +119,7 @@ def _raise_invalid(kind: Kind, obj: dict[str, Any], causes: list[errors.Cause]) 
         raise errors.invalid(kind.kind, name, causes, kind.group)
 
 
-def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: datetime,
+def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: datetime, uid: str | None = None,
                  toleration_seconds: tuple[int, int] = (300, 300)) -> dict[str, Any]:
     """Fill what the server owns, default and validate a new object (name already chosen)."""
     md = obj.setdefault("metadata", {})
@@ -133,7 +133,7 @@ def admit_create(kind: Kind, obj: dict[str, Any], *, namespace: str, now: dateti
         md.pop("namespace", None)
     for owned in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
         md.pop(owned, None)
-    md["uid"] = str(uuid.uuid4())
+    md["uid"] = uid or str(uuid.uuid4())
     md["creationTimestamp"] = rfc3339(now)
     if kind.kind in _HAS_GENERATION:
         md["generation"] = 1

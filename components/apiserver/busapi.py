@@ -55,9 +55,14 @@ class BusApi:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, msg: Msg) -> None:
-        verb = msg.subject.rsplit(".", 1)[-1]
+        reply = await self.answer(msg.subject.rsplit(".", 1)[-1], msg.data)
+        if msg.reply:
+            await msg.respond(reply)
+
+    async def answer(self, verb: str, data: bytes) -> bytes:
+        """The reply to one request: a failure is a Status, never an exception."""
         try:
-            code, obj = await self.call(verb, orjson.loads(msg.data))
+            code, obj = await self.call(verb, orjson.loads(data))
         except errors.ApiError as e:
             code, obj = e.code, e.to_status()
         except Unavailable as e:
@@ -70,8 +75,7 @@ class BusApi:
             log.exception("unhandled bus api error", verb=verb)
             err3 = errors.InternalError(f"Internal error occurred: {type(e).__name__}: {e}")
             code, obj = err3.code, err3.to_status()
-        if msg.reply:
-            await msg.respond(orjson.dumps({"code": code, "object": obj}))
+        return orjson.dumps({"code": code, "object": obj})
 
     async def call(self, verb: str, req: dict[str, Any]) -> tuple[int, Any]:
         if verb not in VERBS:

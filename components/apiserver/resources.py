@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -87,12 +89,16 @@ def obj_key(kind: Kind, namespace: str, name: str) -> ObjectKey:
 class Resources:
     def __init__(self, logs: dict[Stream, EventLog], caches: dict[Stream, WatchCache], *,
                  registry: Registry = REGISTRY, settings: Settings | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 ids: random.Random | None = None) -> None:
+        """`clock` stamps creation and deletion times; `ids`, when given, draws uids and generated
+        names (a replay sandbox seeds it, so two runs name everything alike)."""
         self.logs = logs
         self.caches = caches
         self.registry = registry
         self.settings = settings or Settings()
         self.clock = clock
+        self.ids = ids
 
     # -- plumbing -------------------------------------------------------------------------
     def cache(self, kind: Kind) -> WatchCache:
@@ -191,8 +197,9 @@ class Resources:
             candidate = copy.deepcopy(obj)
             cmd = candidate.setdefault("metadata", {})
             if generated:
-                cmd["name"] = generate_name(str(cmd["generateName"]))
+                cmd["name"] = generate_name(str(cmd["generateName"]), self.ids)
             admit_create(kind, candidate, namespace=namespace, now=self.clock(),
+                         uid=None if self.ids is None else str(uuid.UUID(int=self.ids.getrandbits(128), version=4)),
                          toleration_seconds=self.settings.toleration_seconds)
             name = cmd["name"]
             await self._allocate(kind, candidate)

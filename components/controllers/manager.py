@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
+import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -88,13 +89,18 @@ def builder(name: str) -> Builder:
 
 
 class ControllerManager:
-    def __init__(self, config: ManagerConfig, *, clock: Clock | None = None) -> None:
+    def __init__(self, config: ManagerConfig, *, clock: Clock | None = None, bus: Bus | None = None,
+                 rng: random.Random | None = None) -> None:
+        """`bus`: one already connected, which the manager then neither connects nor closes (a
+        replay sandbox's); `rng` names its Events (seeded there, so two runs write the same)."""
         unknown = [c for c in config.controllers if c not in CONTROLLERS]
         if unknown:
             raise ValueError(f"unknown controllers {unknown}; known: {sorted(CONTROLLERS)}")
         self.config = config
         self.clock: Clock = clock or RealClock()
         self.bus: Bus | None = None
+        self._given_bus = bus
+        self._rng = rng
         self.informers: SharedInformers | None = None
         self.controllers: list[Controller] = []
         self._recorders: list[EventRecorder] = []
@@ -117,8 +123,8 @@ class ControllerManager:
     async def _start(self) -> None:
         self._stopping = False
         self.failed = asyncio.get_running_loop().create_future()
-        self.bus = await Bus(self.config.nats_url, prefix=self.config.prefix,
-                             name="controller-manager").connect(provision_streams=False)
+        self.bus = self._given_bus or await Bus(self.config.nats_url, prefix=self.config.prefix,
+                                                name="controller-manager").connect(provision_streams=False)
         nc = self.bus.nc
         assert nc is not None
         self.informers = SharedInformers(self.bus.logs)
@@ -127,7 +133,8 @@ class ControllerManager:
             return ApiClient(nc, self.config.prefix, f"system:controller:{name}")
 
         def recorder(component: str) -> EventRecorder:
-            rec = EventRecorder(api(component), component)
+            rec = EventRecorder(api(component), component, monotonic=self.clock.monotonic, wall=self.clock.wall,
+                                rng=self._rng)
             self._recorders.append(rec)
             return rec
 
@@ -175,7 +182,8 @@ class ControllerManager:
         self._recorders = []
         self._guarded = []
         if self.bus is not None:
-            await self.bus.close()
+            if self.bus is not self._given_bus:
+                await self.bus.close()
             self.bus = None
 
     async def __aenter__(self) -> ControllerManager:

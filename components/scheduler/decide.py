@@ -35,7 +35,7 @@ from operator import attrgetter
 from components.scheduler.filters import AFFINITY_CONFLICT, PREFILTER_AFFINITY, Failure, Filter, applicable_filters
 from components.scheduler.nodeinfo import NodeInfo
 from components.scheduler.podinfo import PodInfo
-from components.scheduler.scores import base_score, total_scores
+from components.scheduler.scores import LEAST_ALLOCATED, base_score, total_scores
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
@@ -67,7 +67,7 @@ def nodes_to_find(percentage: int, num_all: int) -> int:
 
 
 def decide(pod: PodInfo, nodes: Sequence[NodeInfo], *, start: int = 0, percentage: int = 0,
-           rng: random.Random | None = None) -> Decision:
+           rng: random.Random | None = None, strategy: str = LEAST_ALLOCATED) -> Decision:
     num_all = len(nodes)
     if num_all == 0:
         return Decision(None, NO_NODES, 0, 0, 0)
@@ -101,7 +101,7 @@ def decide(pod: PodInfo, nodes: Sequence[NodeInfo], *, start: int = 0, percentag
             break
         chunk = order[pos:pos + need]
         pos += len(chunk)
-        memos = [n.verdicts.get(shape) or _verdict(pod, n, filters, shape) for n in chunk]
+        memos = [n.verdicts.get(shape) or _verdict(pod, n, filters, shape, strategy) for n in chunk]
         fit = [n for n, m in zip(chunk, memos) if m[0] is None]
         if len(fit) == len(chunk):
             feasible.extend(chunk)
@@ -124,7 +124,8 @@ def decide(pod: PodInfo, nodes: Sequence[NodeInfo], *, start: int = 0, percentag
     return Decision(select_host(feasible, scores, rng), "", next_start, len(feasible), processed)
 
 
-def _verdict(pod: PodInfo, node: NodeInfo, filters: Sequence[Filter], shape: int) -> tuple[Failure | None, int]:
+def _verdict(pod: PodInfo, node: NodeInfo, filters: Sequence[Filter], shape: int,
+             strategy: str = LEAST_ALLOCATED) -> tuple[Failure | None, int]:
     failed: Failure | None = None
     for f in filters:
         failed = f(pod, node)
@@ -132,7 +133,7 @@ def _verdict(pod: PodInfo, node: NodeInfo, filters: Sequence[Filter], shape: int
             break
     if len(node.verdicts) >= _MEMO_LIMIT:
         node.verdicts.clear()
-    memo = node.verdicts[shape] = (failed, base_score(pod, node) if failed is None else 0)
+    memo = node.verdicts[shape] = (failed, base_score(pod, node, strategy) if failed is None else 0)
     return memo
 
 

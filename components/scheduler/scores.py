@@ -5,6 +5,7 @@ Each plugin scores the feasible nodes, some normalise over them, and the weighte
 | plugin (Kubernetes name) | weight | what it prefers |
 |---|---|---|
 | NodeResourcesFit, LeastAllocated | 1 | most free cpu and memory after placing the pod (non-zero requests) |
+| (or, as `scoringStrategy: MostAllocated`) | 1 | least free: bin packing |
 | NodeResourcesBalancedAllocation | 1 | cpu and memory used in the same proportion (exact requests) |
 | spread by controller | 2 | fewest pods of the same controller (ownerReference uid) already there |
 | NodeAffinity (preferred terms) | 2 | the largest sum of matching preferred weights |
@@ -54,6 +55,30 @@ def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
         total += _least_requested(node.nz_mem + pod.non_zero.memory, node.alloc_mem)
         weights += 1
     return total // weights if weights else 0
+
+
+def _most_requested(requested: int, capacity: int) -> int:
+    if capacity == 0:
+        return 0
+    return min(requested, capacity) * MAX_SCORE // capacity
+
+
+def most_allocated(pod: PodInfo, node: NodeInfo) -> int:
+    """NodeResourcesFit's MostAllocated strategy: the fuller the node after placing the pod, the
+    better (bin packing); the same mean over cpu and memory."""
+    total = weights = 0
+    if node.alloc_cpu:
+        total += _most_requested(node.nz_cpu + pod.non_zero.cpu, node.alloc_cpu)
+        weights += 1
+    if node.alloc_mem:
+        total += _most_requested(node.nz_mem + pod.non_zero.memory, node.alloc_mem)
+        weights += 1
+    return total // weights if weights else 0
+
+
+LEAST_ALLOCATED = "LeastAllocated"
+MOST_ALLOCATED = "MostAllocated"
+STRATEGIES = {LEAST_ALLOCATED: least_allocated, MOST_ALLOCATED: most_allocated}
 
 
 def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
@@ -114,19 +139,21 @@ WEIGHTS = {"NodeResourcesFit": WEIGHT_LEAST_ALLOCATED, "NodeResourcesBalancedAll
            "Spread": WEIGHT_SPREAD, "NodeAffinity": WEIGHT_AFFINITY, "TaintToleration": WEIGHT_TAINT}
 
 
-def base_score(pod: PodInfo, node: NodeInfo) -> int:
+def base_score(pod: PodInfo, node: NodeInfo, strategy: str = LEAST_ALLOCATED) -> int:
     """The weighted part that depends only on the pod's requests and the node's totals (no
-    normalisation over other nodes): what the decision loop may memoise per node version."""
-    score = WEIGHT_LEAST_ALLOCATED * least_allocated(pod, node)
+    normalisation over other nodes): what the decision loop may memoise per node version (one
+    scheduler keeps one `strategy`, NodeResourcesFit's scoring strategy)."""
+    score = WEIGHT_LEAST_ALLOCATED * STRATEGIES[strategy](pod, node)
     if balanced_applies(pod):
         score += WEIGHT_BALANCED * balanced_allocation(pod, node)
     return score
 
 
-def total_scores(pod: PodInfo, nodes: Sequence[NodeInfo], bases: Sequence[int] | None = None) -> list[int]:
+def total_scores(pod: PodInfo, nodes: Sequence[NodeInfo], bases: Sequence[int] | None = None,
+                 strategy: str = LEAST_ALLOCATED) -> list[int]:
     """The weighted sum of every plugin per node, in the order of `nodes`. `bases` are the
     nodes' `base_score`s when the caller has them already."""
-    totals = list(bases) if bases is not None else [base_score(pod, n) for n in nodes]
+    totals = list(bases) if bases is not None else [base_score(pod, n, strategy) for n in nodes]
     if pod.owner_uid:
         counts = spread_counts(pod, nodes)
         top = max(counts)

@@ -47,6 +47,7 @@ from components.scheduler.cache import ClusterCache
 from components.scheduler.decide import decide
 from components.scheduler.podinfo import (DEFAULT_SCHEDULER, PodInfo, PodKey, gated, parse_pod, pod_key,
                                           responsible, scheduling_relevant)
+from components.scheduler.scores import LEAST_ALLOCATED
 from components.scheduler.queue import (FLUSH_UNSCHEDULABLE_AFTER, INITIAL_BACKOFF, MAX_BACKOFF, QueuedPod,
                                         SchedulingQueue)
 from core.keys import KeyFilter
@@ -78,6 +79,7 @@ class SchedulerConfig:
     stop_grace: float = 5.0  # seconds stop() waits for bindings in flight
     identity: str = ""  # this instance, in logs and stats; default name-host-pid
     seed: int | None = None  # tie-breaking among equal scores
+    scoring_strategy: str = LEAST_ALLOCATED  # NodeResourcesFit's: LeastAllocated (spread) or MostAllocated (pack)
 
 
 @dataclass
@@ -108,11 +110,16 @@ def _scheduled_condition(obj: Obj) -> Obj | None:
 
 
 class Scheduler:
-    def __init__(self, config: SchedulerConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: SchedulerConfig, *, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = lambda: datetime.now(timezone.utc), bus: Bus | None = None) -> None:
+        """`bus`: one already connected, which this scheduler then neither connects nor closes (a
+        replay sandbox's). `clock` (seconds) and `wall` are what it measures and stamps time with."""
         self.config = config
         self.identity = config.identity or f"{config.name}-{socket.gethostname()}-{os.getpid()}"
         self.clock = clock
-        self.bus = Bus(config.nats_url, prefix=config.prefix, name="jetkube-scheduler")
+        self.wall = wall
+        self._own_bus = bus is None
+        self.bus = bus or Bus(config.nats_url, prefix=config.prefix, name="jetkube-scheduler")
         self.cache = ClusterCache()
         self.queue = SchedulingQueue(initial_backoff=config.initial_backoff, max_backoff=config.max_backoff,
                                      flush_after=config.flush_unschedulable_after)
@@ -144,11 +151,13 @@ class Scheduler:
         self._started = True
         self.failed = asyncio.get_running_loop().create_future()
         # The API server owns the streams' settings; the scheduler only waits for them to exist.
-        await self.bus.connect(provision_streams=False)
-        await self._wait_for_stream(Stream.OBJECTS)
+        if self._own_bus:
+            await self.bus.connect(provision_streams=False)
+            await self._wait_for_stream(Stream.OBJECTS)
         assert self.bus.nc is not None
         self.api = ApiClient(self.bus.nc, self.config.prefix, ACTOR)
-        self.recorder = EventRecorder(self.api, self.config.name)
+        self.recorder = EventRecorder(self.api, self.config.name, monotonic=self.clock, wall=self.wall,
+                                      rng=random.Random(self.config.seed) if self.config.seed is not None else None)
         await self.recorder.start()
         objects = self.bus.logs[Stream.OBJECTS]
         self._nodes = Informer(objects, KeyFilter("", "nodes"), name="scheduler-nodes")
@@ -206,7 +215,8 @@ class Scheduler:
         for inf in (self._pods, self._nodes):
             if inf is not None:
                 await inf.stop()
-        await self.bus.close()
+        if self._own_bus:
+            await self.bus.close()
         log.info("scheduler stopped", **asdict(self.counters))
 
     async def __aenter__(self) -> Scheduler:
@@ -340,7 +350,8 @@ class Scheduler:
         pod = qp.info
         self.counters.attempts += 1
         d = decide(pod, self.cache.nodes, start=self._next_start,
-                   percentage=self.config.percentage_of_nodes_to_score, rng=self._rng)
+                   percentage=self.config.percentage_of_nodes_to_score, rng=self._rng,
+                   strategy=self.config.scoring_strategy)
         self._next_start = d.next_start
         if d.node is None:
             self._bind_slots.release()
@@ -455,7 +466,7 @@ class Scheduler:
             since = current.get("lastTransitionTime") if current is not None and current.get("status") == "False" \
                 else None
             cond = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
-                    "lastTransitionTime": since or rfc3339(datetime.now(timezone.utc)), "reason": reason,
+                    "lastTransitionTime": since or rfc3339(self.wall()), "reason": reason,
                     "message": message}
             patch = {"metadata": {"resourceVersion": obj["metadata"].get("resourceVersion")},
                      "status": {"conditions": [cond]}}
