@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ops import cmd_at, cmd_backup, cmd_history
+from ops import cmd_at, cmd_backup, cmd_history, cmd_replay
 from ops.cmdline import add_home, console, err
 from ops.home import Home, pid_alive
 
@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     il = isub.add_parser("ls", help="the local images")
     il.set_defaults(func=cmd_image_ls)
     add_home(up, down, st, img, ib, il)
-    for module in (cmd_backup, cmd_at, cmd_history):
+    for module in (cmd_backup, cmd_at, cmd_history, cmd_replay):
         module.register(sub)
     return p
 

@@ -10,10 +10,13 @@ different generated names). This entry refuses to run without a fixed seed.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+from pathlib import Path
 
 import orjson
+import structlog
 
 from replay.archive import ArchiveError, read
 from replay.sandbox import Options, replay
@@ -32,9 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("PYTHONHASHSEED") in (None, "", "random"):
         print("python -m replay: set PYTHONHASHSEED (jetkube replay does) so runs repeat exactly", file=sys.stderr)
         return 2
-    from pathlib import Path
-    import structlog
-    import logging
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     try:
         window = from_archive(read(Path(a.file)), a.start, a.end)

@@ -76,10 +76,11 @@ def _by(actor: str) -> str:
 
 
 def _leaves(value: Any, path: str) -> Iterable[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
+    """(path, value) of every scalar or list; an empty or missing map has none."""
+    if isinstance(value, dict):
         for k in sorted(value):
             yield from _leaves(value[k], f"{path}.{k}")
-    else:
+    elif value is not None:
         yield path, value
 
 

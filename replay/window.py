@@ -11,10 +11,11 @@ state it ends in) — the golden logs under tests/replay/golden/ are such files.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bus.log import EventLog
+from bus.log import Entry, EventLog
 from core.keys import KeyFilter
 from core.kinds import Stream
 from replay import archive
@@ -22,6 +23,7 @@ from replay.archive import Archive, Section
 from replay.pointintime import PointInTimeError, Snapshots, build
 from replay.sandbox import Window
 from replay.state import StreamState, replayed
+from replay.when import when_text
 
 
 class WindowError(Exception):
@@ -65,6 +67,16 @@ async def from_log(objects: EventLog, start: int, end: int | None = None, *,
         raise WindowError(f"revision {missing} is no longer in the log (compacted or purged): replay a later window")
     t0, t1 = _times(base, entries, time.time())
     return Window(base, entries, start, end, start_time or t0, t1)
+
+
+def revision_in(entries: Sequence[Entry], when: int | float | None) -> int | None:
+    """A revision as given, or the last one of `entries` written at or before a time."""
+    if when is None or isinstance(when, int):
+        return when
+    before = [e.revision for e in entries if e.timestamp <= when]
+    if not before:
+        raise WindowError(f"nothing in the archive was written at or before {when_text(when)}")
+    return before[-1]
 
 
 def from_archive(arc: Archive, start: int | None = None, end: int | None = None) -> Window:

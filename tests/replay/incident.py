@@ -68,7 +68,8 @@ async def settled(api: ApiClient, name: str, replicas: int) -> bool:
 
 
 async def scenario(api: ApiClient) -> None:
-    """The incident: ballast, a Deployment, bare pods, scale up, a rollout, a pod deleted, scale down."""
+    """The incident: ballast, a Deployment, bare pods, scale up with a node cordoned, a rollout, a pod
+    deleted, scale down."""
     async def running(name: str) -> bool:
         p = await api.get("pods", "default", name)
         return (p.get("status") or {}).get("phase") == "Running"
@@ -82,8 +83,10 @@ async def scenario(api: ApiClient) -> None:
     for i in range(3):
         await api.create("pods", "default", pod(f"batch-{i}", "300m"))
         await until(f"batch-{i} running", lambda i=i: running(f"batch-{i}"))  # type: ignore[misc]
+    await api.patch("nodes", "", "sim-2", {"spec": {"unschedulable": True}})  # kubectl cordon sim-2
     await api.patch("deployments.apps", "default", "web", {"spec": {"replicas": 6}})
     await until("web at 6", lambda: settled(api, "web", 6))
+    await api.patch("nodes", "", "sim-2", {"spec": {"unschedulable": None}})  # kubectl uncordon sim-2
     await api.patch("deployments.apps", "default", "web",
                     {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.23"}]}}}},
                     content_type="application/strategic-merge-patch+json")
