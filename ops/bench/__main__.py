@@ -251,9 +251,12 @@ class Bench:
             async with Cluster(self.tmp / f"home-deploy-{r}", sync_always=p.sync_always, args=args) as cluster:
                 res = await deployments.measure_rollout(cluster, nodes=p.deploy_nodes, replicas=p.deploy_replicas,
                                                         concurrency=p.concurrency)
+                await deployments.measure_replay(cluster, res)
             log.log(f"  bare pods Running {res.bare_seconds:.1f}s; Deployment available {res.available_seconds:.1f}s"
                     f" ({res.reconcile_rate.get('available', 0):,.0f} reconciles/s); rolled {res.rollout_seconds:.1f}s"
                     f" ({res.reconcile_rate.get('rollout', 0):,.0f} reconciles/s); syncs {res.syncs}")
+            log.log(f"  replayed its log ({res.replay_entries:,} entries, {res.recorded_seconds:.1f}s recorded) in "
+                    f"{res.replay_seconds:.1f}s; {res.replay_differences} decisions differ")
             results.append(res)
         self.details["deployment"] = [vars(r) for r in results]
         ref = median(r.bare_seconds for r in results)
@@ -266,6 +269,9 @@ class Bench:
             Row("  reconciles/s while becoming available", [r.reconcile_rate.get("available", 0.0) for r in results],
                 "/s"),
             Row("  reconciles/s while rolling", [r.reconcile_rate.get("rollout", 0.0) for r in results], "/s"),
+            Row("  `jetkube replay` of that whole log (sandbox, virtual clock)", [r.replay_seconds for r in results],
+                "s", median(r.recorded_seconds for r in results), "s: the log's recorded span"),
+            Row("  …decisions that differ from the recorded ones", [float(r.replay_differences) for r in results], ""),
         ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,11 @@ class RolloutResult:
     rollout_seconds: float = 0.0
     syncs: dict[str, dict[str, int]] = field(default_factory=dict)  # phase → controller → reconciles
     reconcile_rate: dict[str, float] = field(default_factory=dict)  # phase → reconciles/s (all controllers)
+    # `jetkube replay` of the cluster's whole log afterwards (the sandbox re-runs all of the above)
+    replay_seconds: float = 0.0  # the command's wall time: read the log, run the sandbox, report
+    recorded_seconds: float = 0.0  # the span of the log it replayed
+    replay_entries: int = 0
+    replay_differences: int = 0
 
 
 class _Stats:
@@ -155,3 +161,20 @@ async def measure_rollout(cluster: Cluster, *, nodes: int, replicas: int, concur
                     raise ClusterError(f"patching the Deployment: HTTP {r.status} {await r.text()}")
         res.rollout_seconds = await phase("rollout", roll, complete("nginx:1.22.1"))
     return res
+
+
+async def measure_replay(cluster: Cluster, res: RolloutResult) -> None:
+    """`jetkube replay` over the cluster's whole log (bare pods, Deployment, rollout), timed."""
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ops.cli", "--home", str(cluster.home),
+                                                "replay", "-o", "json", stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    res.replay_seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise ClusterError(f"jetkube replay failed: {err.decode(errors='replace').strip()[-300:]}")
+    report = json.loads(out)
+    window = report["window"]
+    res.recorded_seconds = window["to_time"] - window["from_time"]
+    res.replay_entries = window["entries"]
+    res.replay_differences = len(report["differences"])

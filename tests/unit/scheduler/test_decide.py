@@ -213,3 +213,10 @@ def test_a_pod_that_never_preempts() -> None:
 ])
 def test_fit_error_message(failures: list[Failure], kw: dict, want: str) -> None:
     assert fit_error_message(max(len(failures), 2) if kw else len(failures), failures, **kw) == want
+
+
+def test_most_allocated_packs_onto_the_fullest_node_that_fits() -> None:
+    nodes = [node("a"), node("b"), node("c")]
+    nodes[0].add_pod(pod("x", cpu="2"))
+    nodes[2].add_pod(pod("y", cpu="1"))
+    assert decide(pod("p", cpu="100m", memory="100Mi"), nodes, strategy="MostAllocated").node == "a"

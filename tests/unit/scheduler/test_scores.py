@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.scheduler.scores import (MAX_SCORE, WEIGHTS, balanced_allocation, base_score, least_allocated,
+from components.scheduler.scores import (LEAST_ALLOCATED, MAX_SCORE, MOST_ALLOCATED, WEIGHTS, balanced_allocation,
+                                         base_score, least_allocated, most_allocated,
                                          normalize, plugin_scores, spread_normalize, total_scores)
 from tests.unit.scheduler.helpers import node, pod
 
@@ -102,3 +103,16 @@ def test_total_scores_with_precomputed_bases_and_no_prefer_taints() -> None:
     assert bases == [least_allocated(p, n) + balanced_allocation(p, n) for n in nodes]
     assert total_scores(p, nodes) == total_scores(p, nodes, bases) == [
         bases[0] + 2 * 0 + 3 * 100, bases[1] + 2 * 100 + 3 * 100]
+
+
+def test_most_allocated_prefers_the_fuller_node_and_caps_at_capacity() -> None:
+    n = node("n", cpu="2", memory="4Gi")
+    n.add_pod(pod("a", cpu="1", memory="1Gi"))
+    # cpu 1500*100//2000 = 75, memory 2Gi*100//4Gi = 50 → (75+50)//2 = 62
+    assert most_allocated(pod("p", cpu="500m", memory="1Gi"), n) == 62
+    assert most_allocated(pod("p", cpu="5", memory="8Gi"), node("m", cpu="4", memory="8Gi")) == 100
+    fuller, emptier = node("f", cpu="4", memory="8Gi"), node("e", cpu="4", memory="8Gi")
+    fuller.add_pod(pod("x", cpu="2", memory="2Gi"))
+    p = pod("p", cpu="500m", memory="512Mi")
+    assert base_score(p, fuller, MOST_ALLOCATED) > base_score(p, emptier, MOST_ALLOCATED)
+    assert base_score(p, fuller, LEAST_ALLOCATED) < base_score(p, emptier, LEAST_ALLOCATED)
