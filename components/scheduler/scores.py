@@ -21,7 +21,7 @@ allocation is skipped for pods that request neither cpu nor memory, as Kubernete
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 
 from components.scheduler.nodeinfo import NodeInfo
@@ -45,16 +45,23 @@ def _least_requested(requested: int, capacity: int) -> int:
     return (capacity - requested) * MAX_SCORE // capacity
 
 
-def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
-    """Mean over cpu and memory (equal weights; a resource the node has none of is left out)."""
+def _per_resource(pod: PodInfo, node: NodeInfo, score: Callable[[int, int], int]) -> int:
+    """Mean of `score(requested, allocatable)` over cpu and memory (equal weights; a resource the
+    node has none of is left out), with the pod's non-zero requests added to the node's."""
     total = weights = 0
     if node.alloc_cpu:
-        total += _least_requested(node.nz_cpu + pod.non_zero.cpu, node.alloc_cpu)
+        total += score(node.nz_cpu + pod.non_zero.cpu, node.alloc_cpu)
         weights += 1
     if node.alloc_mem:
-        total += _least_requested(node.nz_mem + pod.non_zero.memory, node.alloc_mem)
+        total += score(node.nz_mem + pod.non_zero.memory, node.alloc_mem)
         weights += 1
     return total // weights if weights else 0
+
+
+def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
+    """NodeResourcesFit's default LeastAllocated strategy: the emptier the node after placing the
+    pod, the better (spreading)."""
+    return _per_resource(pod, node, _least_requested)
 
 
 def _most_requested(requested: int, capacity: int) -> int:
@@ -65,15 +72,8 @@ def _most_requested(requested: int, capacity: int) -> int:
 
 def most_allocated(pod: PodInfo, node: NodeInfo) -> int:
     """NodeResourcesFit's MostAllocated strategy: the fuller the node after placing the pod, the
-    better (bin packing); the same mean over cpu and memory."""
-    total = weights = 0
-    if node.alloc_cpu:
-        total += _most_requested(node.nz_cpu + pod.non_zero.cpu, node.alloc_cpu)
-        weights += 1
-    if node.alloc_mem:
-        total += _most_requested(node.nz_mem + pod.non_zero.memory, node.alloc_mem)
-        weights += 1
-    return total // weights if weights else 0
+    better (bin packing)."""
+    return _per_resource(pod, node, _most_requested)
 
 
 LEAST_ALLOCATED = "LeastAllocated"
