@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the sandbox scheduler's NodeResourcesFit scoring (default LeastAllocated)")
     p.add_argument("--controllers", default="", metavar="A,B",
                    help=f"the controllers to run (default all: {','.join(available())})")
+    p.add_argument("--node-tick", type=float, default=0.0, metavar="SECONDS",
+                   help="simulated nodes start and remove pods on this grid instead of each at its recorded pace: "
+                        "coarser steps, as a busy control plane batches them (default 0: recorded pace)")
     p.add_argument("--seed", type=int, default=0, help="seeds tie-breaks, uids and generated names (default 0)")
     p.add_argument("--check", action="store_true", help=f"exit {DIFFERENT} when decisions differ")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
@@ -92,7 +95,7 @@ async def _window(a: argparse.Namespace) -> tuple[Window, str]:
 def _child(path: Path, a: argparse.Namespace) -> dict[str, Any]:
     import subprocess
     argv = [sys.executable, "-m", "replay", str(path), "--seed", str(a.seed), "--scoring-strategy",
-            a.scoring_strategy, "--controllers", a.controllers]
+            a.scoring_strategy, "--controllers", a.controllers, "--node-tick", str(a.node_tick)]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(argv, env=env, capture_output=True, check=False)
     if done.returncode != 0:
@@ -103,6 +106,8 @@ def _child(path: Path, a: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _replay(a: argparse.Namespace) -> int:
+    if a.node_tick < 0:
+        raise CommandError(f"--node-tick must be 0 or more, not {a.node_tick}", code=2)
     unknown = [c for c in a.controllers.split(",") if c and c not in available()]
     if unknown:
         raise CommandError(f"--controllers: unknown {', '.join(unknown)}; known: {', '.join(available())}", code=2)

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scoring-strategy", default="LeastAllocated")
     p.add_argument("--controllers", default="", help="comma-separated (default: all)")
+    p.add_argument("--node-tick", type=float, default=0.0)
     a = p.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") in (None, "", "random"):
         print("python -m replay: set PYTHONHASHSEED (jetkube replay does) so runs repeat exactly", file=sys.stderr)
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 1
     controllers = tuple(c for c in a.controllers.split(",") if c)
-    outcome = replay(window, Options(seed=a.seed, controllers=controllers, scoring_strategy=a.scoring_strategy))
+    outcome = replay(window, Options(seed=a.seed, controllers=controllers, scoring_strategy=a.scoring_strategy,
+                                     node_tick=a.node_tick))
     sys.stdout.buffer.write(orjson.dumps(outcome.as_json(), option=orjson.OPT_INDENT_2) + b"\n")
     return 0
 

@@ -80,6 +80,7 @@ class Options:
     seed: int = 0
     controllers: tuple[str, ...] = ()  # () = every controller there is
     scoring_strategy: str = LEAST_ALLOCATED
+    node_tick: float = 0.0  # > 0: simulated nodes report pod starts and removals on this grid (seconds)
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Outcome:
             "window": {"from": w.start, "to": w.end, "entries": len(w.entries), "from_time": w.start_time,
                        "to_time": w.end_time},
             "options": {"seed": self.options.seed, "scoring_strategy": self.options.scoring_strategy,
+                        "node_tick": self.options.node_tick,
                         "controllers": list(self.controllers)},
             "inputs": self.inputs,
             "skipped": [{"revision": r, "why": why} for r, why in self.skipped],
@@ -191,6 +193,7 @@ class _Sandbox:
     async def run(self) -> Outcome:
         loop = cast(VirtualLoop, asyncio.get_running_loop())
         w, opts = self.window, self.options
+        random.seed(opts.seed)  # anything left drawing from the module's generator (Event names) draws alike
         logs: dict[Stream, EventLog] = {s: MemoryLog(f"sandbox-{s.value}", clock=loop.epoch) for s in Stream}
         objects = cast(MemoryLog, logs[Stream.OBJECTS])
         self.objects = objects
@@ -211,10 +214,11 @@ class _Sandbox:
         pace = Pace.recorded(w.entries)
         self.delays = (pace.start_median, pace.stop_median)
         sim = SimNodes(objects, lambda node: ApiClient(self.nc, PREFIX, f"system:node:{node}"), epoch=loop.epoch,
-                       pace=pace)
+                       pace=pace, tick=opts.node_tick)
         manager = ControllerManager(ManagerConfig(nats_url="", prefix=PREFIX, controllers=controllers),
                                     clock=LoopClock(loop), bus=bus, rng=random.Random(opts.seed + 1))
-        scheduler = Scheduler(SchedulerConfig(nats_url="", prefix=PREFIX, seed=opts.seed, identity="replay",
+        # the scheduler breaks ties as the recorded one did: by pod uid, not by a seed
+        scheduler = Scheduler(SchedulerConfig(nats_url="", prefix=PREFIX, identity="replay",
                                               scoring_strategy=opts.scoring_strategy),
                               clock=loop.time, wall=loop.wall, bus=bus)
         await sim.start()

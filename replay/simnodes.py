@@ -20,6 +20,7 @@ see `replay.decisions`).
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -130,11 +131,12 @@ class SimNodes:
     """The nodes of the sandbox's log, simulated. `api(node)` writes as that node's kubelet."""
 
     def __init__(self, objects: EventLog, api: Callable[[str], ApiClient], *, epoch: Callable[[], float],
-                 renew_every: float = 10.0, pace: Pace | None = None) -> None:
+                 renew_every: float = 10.0, pace: Pace | None = None, tick: float = 0.0) -> None:
         self.api = api
         self.epoch = epoch
         self.renew_every = renew_every
         self.pace = pace or Pace()
+        self.tick = tick
         self._index: dict[tuple[str, str], tuple[Series, int]] = {}  # pod -> its place in its series
         self._count: dict[Series, int] = {}
         self._timed: set[tuple[str, str, bool]] = set()  # (namespace, name, deleting) waiting out a delay
@@ -182,8 +184,11 @@ class SimNodes:
             timed = (str(md.get("namespace")), str(md.get("name")), deleting)
             if timed not in self._timed:
                 self._timed.add(timed)
-                delay = self.pace.delay(self._index.get(timed[:2]), deleting)
-                asyncio.get_running_loop().call_later(delay, self._due, timed)
+                loop = asyncio.get_running_loop()
+                due = loop.time() + self.pace.delay(self._index.get(timed[:2]), deleting)
+                if self.tick > 0:
+                    due = math.ceil(due / self.tick - 1e-9) * self.tick
+                loop.call_at(due, self._due, timed)
 
     def _due(self, timed: tuple[str, str, bool]) -> None:
         self._timed.discard(timed)

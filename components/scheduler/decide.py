@@ -27,6 +27,7 @@ mostly reads the memo (~70 µs measured for 420 sampled nodes, against ~500 µs 
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def nodes_to_find(percentage: int, num_all: int) -> int:
 
 
 def decide(pod: PodInfo, nodes: Sequence[NodeInfo], *, start: int = 0, percentage: int = 0,
-           rng: random.Random | None = None, strategy: str = LEAST_ALLOCATED) -> Decision:
+           rng: random.Random | None = None, strategy: str = LEAST_ALLOCATED, ties_by_uid: bool = False) -> Decision:
     num_all = len(nodes)
     if num_all == 0:
         return Decision(None, NO_NODES, 0, 0, 0)
@@ -121,7 +122,7 @@ def decide(pod: PodInfo, nodes: Sequence[NodeInfo], *, start: int = 0, percentag
         scores = total_scores(pod, feasible, bases)
     else:  # the other plugins give every node the same: the base scores decide alone
         scores = bases
-    return Decision(select_host(feasible, scores, rng), "", next_start, len(feasible), processed)
+    return Decision(select_host(feasible, scores, rng, key=pod.uid if ties_by_uid else ""), "", next_start, len(feasible), processed)
 
 
 def _verdict(pod: PodInfo, node: NodeInfo, filters: Sequence[Filter], shape: int,
@@ -137,15 +138,21 @@ def _verdict(pod: PodInfo, node: NodeInfo, filters: Sequence[Filter], shape: int
     return memo
 
 
-def select_host(nodes: Sequence[NodeInfo], scores: Sequence[int], rng: random.Random | None) -> str:
+def select_host(nodes: Sequence[NodeInfo], scores: Sequence[int], rng: random.Random | None, *,
+                key: str = "") -> str:
     """The highest score; among equals, each with the same chance when `rng` is given (what
-    selectHost's reservoir sampling amounts to), else the first."""
+    selectHost's reservoir sampling amounts to); else, with a `key` (the pod's uid), the one whose
+    name hashes lowest with it — as even over pods as a random pick, and the same pick every time
+    the same pod meets the same nodes, so a replay of the log reproduces it; else the first."""
     top = max(scores)
     i = scores.index(top)
     ties = scores.count(top)
-    if rng is not None and ties > 1:
+    if ties > 1 and rng is not None:
         for _ in range(rng.randrange(ties)):
             i = scores.index(top, i + 1)
+    elif ties > 1 and key:
+        tied = [j for j, s in enumerate(scores) if s == top]
+        i = min(tied, key=lambda j: zlib.crc32(f"{key}/{nodes[j].name}".encode()))
     return nodes[i].name
 
 

@@ -78,7 +78,7 @@ class SchedulerConfig:
     event_repeat_after: float = 60.0  # the same FailedScheduling message for one pod, at most this often
     stop_grace: float = 5.0  # seconds stop() waits for bindings in flight
     identity: str = ""  # this instance, in logs and stats; default name-host-pid
-    seed: int | None = None  # tie-breaking among equal scores
+    seed: int | None = None  # tie-breaking among equal scores: seeded random (None: by pod uid, reproducible)
     scoring_strategy: str = LEAST_ALLOCATED  # NodeResourcesFit's: LeastAllocated (spread) or MostAllocated (pack)
 
 
@@ -129,7 +129,8 @@ class Scheduler:
         self.recorder: EventRecorder | None = None
         self._nodes: Informer | None = None
         self._pods: Informer | None = None
-        self._rng = random.Random(config.seed)
+        # ties: a seeded pick when a seed is given, else a hash of pod and node (see select_host)
+        self._rng = random.Random(config.seed) if config.seed is not None else None
         self._next_start = 0
         self._move_requested = False
         self._wake = asyncio.Event()
@@ -350,7 +351,7 @@ class Scheduler:
         pod = qp.info
         self.counters.attempts += 1
         d = decide(pod, self.cache.nodes, start=self._next_start,
-                   percentage=self.config.percentage_of_nodes_to_score, rng=self._rng,
+                   percentage=self.config.percentage_of_nodes_to_score, rng=self._rng, ties_by_uid=True,
                    strategy=self.config.scoring_strategy)
         self._next_start = d.next_start
         if d.node is None:

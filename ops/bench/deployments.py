@@ -167,7 +167,8 @@ async def measure_replay(cluster: Cluster, res: RolloutResult) -> None:
     """`jetkube replay` over the cluster's whole log (bare pods, Deployment, rollout), timed."""
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ops.cli", "--home", str(cluster.home),
-                                                "replay", "-o", "json", stdout=asyncio.subprocess.PIPE,
+                                                "replay", "-o", "json", "--save", str(cluster.home / "replayed.jkar"),
+                                                stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     res.replay_seconds = time.perf_counter() - start

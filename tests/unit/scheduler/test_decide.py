@@ -69,6 +69,14 @@ def test_select_host() -> None:
     assert {select_host(nodes, [1, 9, 9], random.Random(s)) for s in range(40)} == {"b", "c"}
 
 
+def test_ties_by_pod_uid_are_reproducible_and_even() -> None:
+    nodes = [node(f"n{i}") for i in range(4)]
+    picks = [select_host(nodes, [7, 7, 7, 7], None, key=f"uid-{i}") for i in range(400)]
+    assert picks == [select_host(nodes, [7, 7, 7, 7], None, key=f"uid-{i}") for i in range(400)]
+    assert all(60 < picks.count(f"n{i}") < 140 for i in range(4)), {n: picks.count(n) for n in set(picks)}
+    assert select_host(nodes, [7, 9, 7, 9], None, key="u") in ("n1", "n3")
+
+
 # -- sampling ----------------------------------------------------------------------------------------
 def test_a_big_cluster_is_sampled_from_a_rotating_start() -> None:
     nodes = [node(f"n{i:03}") for i in range(200)]  # 50 - 1 = 49% of 200 = 98: at least 100
