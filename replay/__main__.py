@@ -1,8 +1,8 @@
 """`python -m replay FILE [--from REV] [--to REV] ...`: run the replay sandbox over a recorded log
 file and print the report as JSON on stdout.
 
-`jetkube replay` runs this as a child process with PYTHONHASHSEED=0: the order of sets and dicts
-of strings follows the hash seed, and with it the order in which controllers meet their work, so
+`jetkube replay` runs this as a child process with PYTHONHASHSEED=0: the order of a set of strings
+follows the hash seed, and with it the order in which controllers meet their work, so
 two processes with different seeds could make the same decisions in a different order (and draw
 different generated names). This entry refuses to run without a fixed seed.
 """

@@ -22,8 +22,8 @@ reported.
 
 Then it compares the decisions (`replay.decisions`) recorded in the window with those the sandbox
 made, and reports the differences with the sandbox's final state digest: the same window and
-options give the same `Outcome`, byte for byte, run after run (with PYTHONHASHSEED fixed: set and
-dict order of strings would otherwise differ between processes; `ops/cmd_replay.py` sees to it).
+options give the same `Outcome`, byte for byte, run after run (with PYTHONHASHSEED fixed: the order of a
+set of strings would otherwise differ between processes; `ops/cmd_replay.py` sees to it).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class _Sandbox:
     def __init__(self, window: Window, options: Options) -> None:
         self.window = window
         self.options = options
-        self.outcome_skipped: list[tuple[int, str]] = []
+        self.skipped: list[tuple[int, str]] = []
         self.inputs = 0
         self.aliases: dict[ObjectKey, ObjectKey] = {}  # recorded key -> sandbox key
         self.recorded: dict[ObjectKey, Entry] = dict(window.base.entries)  # each key's recorded version so far
@@ -250,7 +250,7 @@ class _Sandbox:
         recorded = extract(w.entries, dict(w.base.entries))
         replayed = extract(after, base)
         return Outcome(w, opts, recorded, replayed, compare(recorded, replayed), inputs=self.inputs,
-                       skipped=self.outcome_skipped, digest=state.digest(), sandbox_revisions=last - loaded,
+                       skipped=self.skipped, digest=state.digest(), sandbox_revisions=last - loaded,
                        controllers=tuple(controllers), node_delays=self.delays)
 
     # -- inputs -----------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class _Sandbox:
         except ApiReplyError as err:
             why = f"the sandbox API refused it: {err}"
         if why:
-            self.outcome_skipped.append((e.revision, why))
+            self.skipped.append((e.revision, why))
 
     async def _find(self, key: ObjectKey, recorded: dict[str, Any] | None) -> tuple[ObjectKey, Entry | None]:
         key = self.aliases.get(key, key)
